@@ -1,0 +1,116 @@
+"""The web bridge: student self-service pages, the example portal, probes."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bridge.domain.errors import ServiceUnavailable
+from bridge.gateway.keycloak import KeycloakGateway
+from bridge.settings import Settings
+from bridge.web import devmail, health, pages, portal
+from bridge.web.csrf import csrf_field
+from bridge.web.security import SecurityHeadersMiddleware
+from bridge.web.templating import make_templates, render
+
+log = logging.getLogger("bridge")
+
+ERROR_TITLES = {
+    400: "Requête invalide",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+}
+
+
+def create_app(
+    settings: Settings | None = None, gateway: KeycloakGateway | None = None
+) -> Starlette:
+    settings = settings or Settings.from_env()
+    gateway = gateway or KeycloakGateway.for_client(
+        settings.keycloak_url, settings.realm, settings.client_id, settings.client_secret
+    )
+
+    routes = [
+        Route("/", pages.home, name="home"),
+        Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
+        # One stylesheet for Keycloak's pages and ours: served from the theme itself.
+        Mount("/static/theme", StaticFiles(directory=settings.theme_dir / "login" / "resources"),
+              name="theme"),
+    ]
+    if settings.portal_client_secret:
+        routes += [
+            Route("/portal", portal.portal, name="portal"),
+            Route("/portal/login", portal.login),
+            Route("/portal/callback", portal.callback),
+            Route("/portal/logout", portal.logout, methods=["POST"]),
+        ]
+    if settings.dev_mode and settings.mail_dir:
+        routes += [
+            Route("/dev/mail", devmail.mail_list, name="dev_mail"),
+            Route("/dev/mail/{name}", devmail.mail_detail),
+        ]
+
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, hsts=settings.https),
+        Middleware(
+            SessionMiddleware, secret_key=settings.session_secret, session_cookie="um_session",
+            https_only=settings.https, same_site="lax", max_age=4 * 3600,
+        ),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return render_error(request, exc.status_code, ERROR_TITLES.get(exc.status_code, "Erreur"),
+                            "")
+
+    async def service_unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("service unavailable: %s", exc)
+        return render_error(
+            request, 503, "Service momentanément indisponible",
+            "Le service des comptes ne répond pas pour le moment. Rien n'a été modifié : "
+            "réessayez dans quelques minutes.",
+        )
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return render_error(request, 500, "Erreur interne",
+                            "Une erreur inattendue s'est produite. Réessayez plus tard.")
+
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={
+            HTTPException: http_error,
+            ServiceUnavailable: service_unavailable,
+            Exception: server_error,
+        },
+    )
+    app.state.settings = settings
+    app.state.gateway = gateway
+    app.state.templates = make_templates()
+    app.state.templates.env.globals.update(
+        university_name=settings.university_name,
+        support_url=settings.support_url,
+        csrf_field=csrf_field,
+        dev_mode=settings.dev_mode,
+        portal_enabled=bool(settings.portal_client_secret),
+    )
+    if settings.portal_client_secret:
+        app.state.oauth = portal.make_oauth(settings)
+    return app
+
+
+def render_error(request: Request, status: int, title: str, message: str) -> Response:
+    if "text/html" not in request.headers.get("accept", "text/html"):
+        return JSONResponse({"error": title}, status_code=status)
+    return render(request, "error.html", {"title": title, "message": message}, status_code=status)

@@ -1,0 +1,89 @@
+"""Demo data for `make dev`: the students of demo/students.csv, one per case of the seeds,
+and one staff member. A minimal loader: it creates what is missing and never updates.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge.domain.accounts import StudentRecord
+from bridge.domain.ine import parse_ine
+from bridge.domain.lifecycle import is_expired, valid_until
+from bridge.gateway.keycloak import KeycloakGateway
+
+DEMO_CSV = Path(__file__).resolve().parents[2] / "demo" / "students.csv"
+# Demo secrets, printed by `make dev`: they exist only in the local dev realm.
+DEMO_PASSWORD = "Campus-2026!"  # noqa: S105
+DEMO_ACTIVATION_KEY = "K7PX-M9QA-R4TD"
+STAFF = StudentRecord(
+    username="agent.k103", first_name="Camille", last_name="Guichet", student_number="",
+    rescue_email=None, institutional_email="camille.guichet@umontpellier.example",
+    affiliations=("staff", "employee"),
+)
+STAFF_PASSWORD = "Guichet-K103!"  # noqa: S105
+
+STATES = ("pending", "activated", "expired", "activation_key")
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    state: str
+    secret: str | None
+    note: str
+
+
+def read_demo_csv(path: Path = DEMO_CSV) -> list[tuple[StudentRecord, str]]:
+    rows = []
+    with path.open(newline="", encoding="utf-8") as stream:
+        for line, row in enumerate(csv.DictReader(stream), start=2):
+            state = row["demo_state"].strip()
+            if state not in STATES:
+                raise ValueError(f"{path.name}:{line}: unknown demo_state {state!r}")
+            record = StudentRecord(
+                username=row["username"].strip(),
+                first_name=row["first_name"].strip(),
+                last_name=row["last_name"].strip(),
+                student_number=row["student_number"].strip(),
+                ine=parse_ine(row["ine"]).value if row["ine"].strip() else None,
+                rescue_email=row["rescue_email"].strip() or None,
+                institutional_email=row["institutional_email"].strip() or None,
+                last_enrollment_year=int(row["last_enrollment_year"]),
+            )
+            rows.append((record, state))
+    return rows
+
+
+async def load_demo(
+    gateway: KeycloakGateway, today: dt.date, path: Path = DEMO_CSV
+) -> list[DemoAccount]:
+    loaded: list[DemoAccount] = []
+    for record, state in read_demo_csv(path):
+        assert record.last_enrollment_year is not None
+        expired = is_expired(valid_until(record.last_enrollment_year), today)
+        account, created = await gateway.provision_account(record, enabled=not expired)
+        secret: str | None = None
+        if state in ("activated", "expired"):
+            secret = DEMO_PASSWORD
+            if created:
+                await gateway.set_password(account.id, DEMO_PASSWORD, temporary=False)
+        elif state == "activation_key":
+            secret = DEMO_ACTIVATION_KEY
+            if created:
+                await gateway.set_password(account.id, DEMO_ACTIVATION_KEY, temporary=True)
+        notes = {
+            "pending": "à activer, adresse de secours connue" if record.rescue_email
+            else "à activer, sans adresse de secours (INE demandé)",
+            "activated": "compte déjà activé",
+            "expired": f"expiré depuis le {valid_until(record.last_enrollment_year):%d/%m/%Y}",
+            "activation_key": "clé d'activation (mot de passe temporaire)",
+        }
+        loaded.append(DemoAccount(record.username, state, secret, notes[state]))
+    staff, created = await gateway.provision_account(STAFF, groups=("staff",))
+    if created:
+        await gateway.set_password(staff.id, STAFF_PASSWORD, temporary=False)
+    loaded.append(DemoAccount(STAFF.username, "staff", STAFF_PASSWORD, "personnel (console)"))
+    return loaded

@@ -1,0 +1,122 @@
+"""`make dev`: the whole stack on this machine, in one process tree.
+
+Keycloak (realm + theme) in a child process, the SMTP sink and the bridge in this one.
+Ctrl-C stops everything. Dev data survives restarts under var/dev/; `--fresh` drops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import secrets
+import time
+from pathlib import Path
+
+import uvicorn
+
+from bridge.app import create_app
+from bridge.devstack.demo import load_demo
+from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
+from bridge.devstack.mailsink import start_mail_sink
+from bridge.domain.deadlines import PARIS
+from bridge.gateway.keycloak import KeycloakGateway
+from bridge.settings import Settings
+
+SECRET_NAMES = (
+    "UM_BRIDGE_CLIENT_SECRET", "UM_PORTAL_CLIENT_SECRET", "UM_CONSOLE_CLIENT_SECRET",
+    "UM_SESSION_SECRET",
+)
+
+
+def load_or_create_secrets(path: Path) -> dict[str, str]:
+    """Random client secrets for the dev realm, kept so that restarts reuse them (the
+    realm is imported once, with the secrets of its first start)."""
+    values: dict[str, str] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name in SECRET_NAMES and value:
+                values[name] = value
+    missing = [name for name in SECRET_NAMES if name not in values]
+    if missing:
+        for name in missing:
+            values[name] = secrets.token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        path.chmod(0o600)
+    return values
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def run_dev(fresh: bool = False) -> None:
+    var = REPO_ROOT / "var"
+    kc_port = _port("UM_KEYCLOAK_PORT", 8080)
+    mgmt_port = _port("UM_KEYCLOAK_MANAGEMENT_PORT", 9000)
+    bridge_port = _port("UM_BRIDGE_PORT", 8000)
+    smtp_port = _port("UM_SMTP_PORT", 1025)
+    bridge_url = f"http://localhost:{bridge_port}"
+    keycloak_url = f"http://localhost:{kc_port}"
+    mail_dir = var / "mail"
+    secret_values = load_or_create_secrets(var / "dev" / "secrets.env")
+    env = {
+        **secret_values,
+        "UM_SMTP_HOST": "127.0.0.1", "UM_SMTP_PORT": str(smtp_port),
+        "UM_BRIDGE_URL": bridge_url, "UM_PORTAL_URL": f"{bridge_url}/portal",
+    }
+    os.environ.update(env)
+
+    print(f"[dev] mail sink on 127.0.0.1:{smtp_port}, storing into {mail_dir}", flush=True)
+    sink = start_mail_sink(mail_dir, port=smtp_port)
+    keycloak = KeycloakInstance(var / "dev", http_port=kc_port, management_port=mgmt_port, env=env)
+    try:
+        started = time.monotonic()
+        keycloak.install(fresh=fresh)
+        print(f"[dev] starting Keycloak on {keycloak_url} (log: {keycloak.log_path})", flush=True)
+        keycloak.start()
+        print(f"[dev] Keycloak ready in {time.monotonic() - started:.0f}s "
+              f"(JDK {keycloak.java_major})", flush=True)
+
+        admin = KeycloakGateway.for_admin_user(keycloak_url, "um", keycloak.admin_user,
+                                               keycloak.admin_password)
+        demo = asyncio.run(load_demo(admin, dt.datetime.now(PARIS).date()))
+
+        settings = Settings.from_env({
+            **os.environ, "UM_KEYCLOAK_URL": keycloak_url, "UM_DEV_MODE": "true",
+            "UM_MAIL_DIR": str(mail_dir),
+        })
+        print_banner(keycloak_url, bridge_url, keycloak, demo)
+        server = uvicorn.Server(uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=bridge_port, log_level="info",
+        ))
+        server.run()
+    finally:
+        print("[dev] stopping Keycloak and the mail sink", flush=True)
+        keycloak.stop()
+        sink.stop()
+
+
+def print_banner(keycloak_url: str, bridge_url: str, keycloak: KeycloakInstance,
+                 demo: list) -> None:  # type: ignore[type-arg]
+    lines = [
+        "",
+        "=" * 78,
+        " Stack ready. Ctrl-C stops everything.",
+        "",
+        f"  Student pages (bridge)    {bridge_url}/",
+        f"  Example portal (OIDC app) {bridge_url}/portal",
+        f"  Mails sent (dev only)     {bridge_url}/dev/mail",
+        f"  Keycloak login (realm um) {keycloak_url}/realms/um/account",
+        f"  Keycloak admin console    {keycloak_url}/admin/  "
+        f"({keycloak.admin_user} / {keycloak.admin_password})",
+        "",
+        "  Demo accounts:",
+    ]
+    for account in demo:
+        secret = account.secret or "-"
+        lines.append(f"    {account.username:<14} {secret:<16} {account.note}")
+    lines += ["=" * 78, ""]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,58 @@
+"""What the product knows of a student account, independent of Keycloak's representation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class StudentRecord:
+    """One student as the student information system (SIS) exports them."""
+
+    username: str
+    first_name: str
+    last_name: str
+    student_number: str
+    ine: str | None = None
+    rescue_email: str | None = None
+    institutional_email: str | None = None
+    last_enrollment_year: int | None = None
+    affiliations: tuple[str, ...] = ("student",)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A Keycloak user as the bridge sees it."""
+
+    id: str
+    username: str
+    enabled: bool
+    first_name: str = ""
+    last_name: str = ""
+    rescue_email: str | None = None
+    rescue_email_verified: bool = False
+    ine: str | None = None
+    student_number: str | None = None
+    institutional_email: str | None = None
+    last_enrollment_year: int | None = None
+    valid_until: dt.date | None = None
+    required_actions: tuple[str, ...] = field(default=())
+
+    @property
+    def has_rescue_email(self) -> bool:
+        return bool(self.rescue_email)
+
+
+def mask_email(address: str) -> str:
+    """j***n@e***e.fr: enough for the owner to recognise it, little for anyone else."""
+    local, _, domain = address.partition("@")
+    if not domain:
+        return "***"
+
+    def mask(part: str) -> str:
+        return part[0] + "***" + part[-1] if len(part) > 2 else part[:1] + "***"
+
+    host, dot, tld = domain.rpartition(".")
+    masked_domain = mask(host) + dot + tld if dot else mask(domain)
+    return f"{mask(local)}@{masked_domain}"

@@ -1,0 +1,203 @@
+"""The one place that speaks to Keycloak.
+
+Speaks the product's language (find_by_username, provision_student, ...) and turns
+python-keycloak's verb-typed exceptions into the domain errors of bridge.domain.errors,
+so that pages and jobs never see an HTTP status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
+from keycloak.exceptions import (
+    KeycloakAuthenticationError,
+    KeycloakConnectionError,
+    KeycloakError,
+)
+
+from bridge.domain.accounts import Account, StudentRecord
+from bridge.domain.errors import (
+    AccountNotFound,
+    Conflict,
+    Rejected,
+    ServiceUnavailable,
+)
+from bridge.domain.lifecycle import valid_until
+
+# User-profile attribute names (declared in realm/um-realm.json).
+ATTR_INE = "ine"
+ATTR_STUDENT_NUMBER = "supannEtuId"
+ATTR_INSTITUTIONAL_EMAIL = "institutionalEmail"
+ATTR_AFFILIATION = "eduPersonAffiliation"
+ATTR_LAST_ENROLLMENT_YEAR = "lastEnrollmentYear"
+ATTR_VALID_UNTIL = "validUntil"
+
+
+def _error_detail(error: KeycloakError) -> str:
+    body: Any = error.response_body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    with contextlib.suppress(ValueError, TypeError):
+        parsed = json.loads(body)
+        if isinstance(parsed, dict):
+            return str(
+                parsed.get("errorMessage") or parsed.get("error_description")
+                or parsed.get("error") or parsed
+            )
+    return str(body or error.error_message)
+
+
+@contextlib.contextmanager
+def domain_errors() -> Iterator[None]:
+    """Translate Keycloak failures into domain errors (and nothing else)."""
+    try:
+        yield
+    except (KeycloakConnectionError, KeycloakAuthenticationError) as error:
+        # A refused service-account secret is an outage for the student, not their fault.
+        raise ServiceUnavailable("Keycloak unreachable or credentials refused") from error
+    except KeycloakError as error:
+        status = error.response_code
+        detail = _error_detail(error)
+        if status == 404:
+            raise AccountNotFound(detail) from error
+        if status == 409:
+            raise Conflict(detail) from error
+        if status is not None and 400 <= status < 500:
+            raise Rejected(detail) from error
+        raise ServiceUnavailable(f"Keycloak answered {status}") from error
+
+
+def _first(attributes: dict[str, list[str]], name: str) -> str | None:
+    values = attributes.get(name) or []
+    return values[0] if values else None
+
+
+def account_from_representation(rep: dict[str, Any]) -> Account:
+    attributes: dict[str, list[str]] = rep.get("attributes") or {}
+    year = _first(attributes, ATTR_LAST_ENROLLMENT_YEAR)
+    until = _first(attributes, ATTR_VALID_UNTIL)
+    return Account(
+        id=rep["id"],
+        username=rep["username"],
+        enabled=bool(rep.get("enabled")),
+        first_name=rep.get("firstName") or "",
+        last_name=rep.get("lastName") or "",
+        rescue_email=rep.get("email") or None,
+        rescue_email_verified=bool(rep.get("emailVerified")),
+        ine=_first(attributes, ATTR_INE),
+        student_number=_first(attributes, ATTR_STUDENT_NUMBER),
+        institutional_email=_first(attributes, ATTR_INSTITUTIONAL_EMAIL),
+        last_enrollment_year=int(year) if year and year.isdigit() else None,
+        valid_until=dt.date.fromisoformat(until) if until else None,
+        required_actions=tuple(rep.get("requiredActions") or ()),
+    )
+
+
+def representation_from_record(record: StudentRecord, *, enabled: bool) -> dict[str, Any]:
+    attributes: dict[str, list[str]] = {ATTR_AFFILIATION: list(record.affiliations)}
+    if record.student_number:
+        attributes[ATTR_STUDENT_NUMBER] = [record.student_number]
+    if record.ine:
+        attributes[ATTR_INE] = [record.ine]
+    if record.institutional_email:
+        attributes[ATTR_INSTITUTIONAL_EMAIL] = [record.institutional_email]
+    if record.last_enrollment_year is not None:
+        attributes[ATTR_LAST_ENROLLMENT_YEAR] = [str(record.last_enrollment_year)]
+        attributes[ATTR_VALID_UNTIL] = [valid_until(record.last_enrollment_year).isoformat()]
+    rep: dict[str, Any] = {
+        "username": record.username,
+        "firstName": record.first_name,
+        "lastName": record.last_name,
+        "enabled": enabled,
+        "attributes": attributes,
+    }
+    if record.rescue_email:
+        # Given by the student at enrollment; the activation link proves it.
+        rep["email"] = record.rescue_email
+        rep["emailVerified"] = False
+    return rep
+
+
+class KeycloakGateway:
+    def __init__(self, admin: KeycloakAdmin, openid: KeycloakOpenID) -> None:
+        self._admin = admin
+        self._openid = openid
+
+    @classmethod
+    def for_client(
+        cls, server_url: str, realm: str, client_id: str, client_secret: str, timeout: int = 10
+    ) -> KeycloakGateway:
+        """Act as a confidential client's service account (the web bridge, the jobs)."""
+        connection = KeycloakOpenIDConnection(
+            server_url=server_url, realm_name=realm, client_id=client_id,
+            client_secret_key=client_secret, timeout=timeout,
+        )
+        openid = KeycloakOpenID(
+            server_url=server_url, realm_name=realm, client_id=client_id,
+            client_secret_key=client_secret, timeout=timeout,
+        )
+        return cls(KeycloakAdmin(connection=connection), openid)
+
+    @classmethod
+    def for_admin_user(
+        cls, server_url: str, realm: str, username: str, password: str, user_realm: str = "master"
+    ) -> KeycloakGateway:
+        """Act as an administrator (dev tooling only: the demo loader)."""
+        connection = KeycloakOpenIDConnection(
+            server_url=server_url, realm_name=realm, user_realm_name=user_realm,
+            client_id="admin-cli", username=username, password=password, timeout=30,
+        )
+        openid = KeycloakOpenID(server_url=server_url, realm_name=user_realm, client_id="admin-cli")
+        return cls(KeycloakAdmin(connection=connection), openid)
+
+    # --- health ------------------------------------------------------------------------
+
+    async def ping(self) -> None:
+        """Raise ServiceUnavailable unless Keycloak answers and grants our service token."""
+        with domain_errors():
+            token = await self._openid.a_token(grant_type="client_credentials")
+        if not token.get("access_token"):
+            raise ServiceUnavailable("no access token in Keycloak's answer")
+
+    # --- accounts ----------------------------------------------------------------------
+
+    async def find_by_username(self, username: str) -> Account | None:
+        with domain_errors():
+            users = await self._admin.a_get_users(
+                {"username": username, "exact": "true", "first": 0, "max": 2}
+            )
+        return account_from_representation(users[0]) if users else None
+
+    async def get_account(self, user_id: str) -> Account:
+        with domain_errors():
+            rep = await self._admin.a_get_user(user_id)
+        return account_from_representation(rep)
+
+    async def provision_account(
+        self, record: StudentRecord, *, enabled: bool = True, groups: Sequence[str] = ("students",)
+    ) -> tuple[Account, bool]:
+        """Create the account if absent; return (account, created). Never overwrites.
+
+        Updates and re-enrollment belong to the provisioning job, not to this call.
+        """
+        existing = await self.find_by_username(record.username)
+        if existing:
+            return existing, False
+        with domain_errors():
+            user_id = await self._admin.a_create_user(
+                representation_from_record(record, enabled=enabled), exist_ok=False
+            )
+            for group in groups:
+                found = await self._admin.a_get_group_by_path(f"/{group}")
+                await self._admin.a_group_user_add(user_id, found["id"])
+        return await self.get_account(user_id), True
+
+    async def set_password(self, user_id: str, password: str, *, temporary: bool) -> None:
+        """Policy violations come back as Rejected with Keycloak's message key."""
+        with domain_errors():
+            await self._admin.a_set_user_password(user_id, password, temporary=temporary)
