@@ -2,7 +2,7 @@
 .PHONY: dev test lint
 
 dev:
-	@bash scripts/dev
+	@bash scripts/dev $(ARGS)
 
 test:
 	@bash scripts/test

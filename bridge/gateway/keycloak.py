@@ -38,18 +38,19 @@ ATTR_LAST_ENROLLMENT_YEAR = "lastEnrollmentYear"
 ATTR_VALID_UNTIL = "validUntil"
 
 
-def _error_detail(error: KeycloakError) -> str:
+def _error_body(error: KeycloakError) -> tuple[str | None, str]:
+    """Keycloak's message key (e.g. invalidPasswordMinLengthMessage, error-invalid-date)
+    and its human description, from an error response body."""
     body: Any = error.response_body
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     with contextlib.suppress(ValueError, TypeError):
         parsed = json.loads(body)
         if isinstance(parsed, dict):
-            return str(
-                parsed.get("errorMessage") or parsed.get("error_description")
-                or parsed.get("error") or parsed
-            )
-    return str(body or error.error_message)
+            key = parsed.get("error") or parsed.get("errorMessage")
+            description = parsed.get("error_description") or parsed.get("errorMessage") or ""
+            return (str(key) if key else None), str(description)
+    return None, str(body or error.error_message)
 
 
 @contextlib.contextmanager
@@ -62,13 +63,14 @@ def domain_errors() -> Iterator[None]:
         raise ServiceUnavailable("Keycloak unreachable or credentials refused") from error
     except KeycloakError as error:
         status = error.response_code
-        detail = _error_detail(error)
+        key, description = _error_body(error)
         if status == 404:
-            raise AccountNotFound(detail) from error
+            raise AccountNotFound(description) from error
         if status == 409:
-            raise Conflict(detail) from error
+            raise Conflict(description) from error
         if status is not None and 400 <= status < 500:
-            raise Rejected(detail) from error
+            # The code is Keycloak's message key: pages map it to their own explanation.
+            raise Rejected(description, code=key) from error
         raise ServiceUnavailable(f"Keycloak answered {status}") from error
 
 

@@ -1,0 +1,56 @@
+"""Driving Keycloak's login form over plain HTTP, as a browser without JavaScript would."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+
+
+class LocalhostIsSecure(httpx.BaseTransport):
+    """Browsers treat http://localhost as a secure context and send it the cookies that
+    Keycloak marks `Secure`; httpx would drop them over plain HTTP. This transport drops
+    the flag from localhost's Set-Cookie headers, which has the browser's effect."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if request.url.host not in {"localhost", "127.0.0.1"}:
+            return response
+        headers = [
+            (name, SECURE_FLAG.sub(b"", value) if name.lower() == b"set-cookie" else value)
+            for name, value in response.headers.raw
+        ]
+        return httpx.Response(response.status_code, headers=headers, stream=response.stream,
+                              extensions=response.extensions)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def browser() -> httpx.Client:
+    """An HTTP client that keeps cookies like a browser and does not follow redirects,
+    so that each hop can be asserted."""
+    return httpx.Client(transport=LocalhostIsSecure(), follow_redirects=False, timeout=30)
+
+
+SECURE_FLAG = re.compile(rb";\s*Secure(?=;|$)", re.I)
+FORM_ACTION = re.compile(r'<form id="kc-form-login"[^>]*\baction="([^"]+)"', re.S)
+
+
+def login_form_action(page: str) -> str:
+    match = FORM_ACTION.search(page)
+    assert match, "no Keycloak login form on the page"
+    return html.unescape(match.group(1))
+
+
+def submit_login(browser: httpx.Client, login_page: httpx.Response, username: str,
+                 password: str) -> httpx.Response:
+    """Post the credentials to the form of `login_page`; returns Keycloak's answer
+    (a redirect to the client with a code, or the form again with an error)."""
+    assert login_page.status_code == 200, login_page.text[:500]
+    return browser.post(login_form_action(login_page.text),
+                        data={"username": username, "password": password, "credentialId": ""})

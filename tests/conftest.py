@@ -1,0 +1,189 @@
+"""One real Keycloak for the whole test session, on free ports, with the realm and theme
+of the repository and a real SMTP sink. If Keycloak cannot start the session fails: there
+is no skip path."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
+from bridge.devstack.mailsink import start_mail_sink
+from bridge.gateway.keycloak import KeycloakGateway
+from bridge.settings import Settings
+
+REALM = "um"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+class AdminAuth(httpx.Auth):
+    """Bearer token of the master-realm bootstrap admin, renewed before it expires
+    (admin tokens live 60 s, a test session much longer)."""
+
+    def __init__(self, keycloak: KeycloakInstance) -> None:
+        self.keycloak = keycloak
+        self.token = ""
+        self.expires = 0.0
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if time.monotonic() > self.expires:
+            self.token = self.keycloak.admin_token()
+            self.expires = time.monotonic() + 45
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
+@dataclass
+class Stack:
+    keycloak: KeycloakInstance
+    mail_dir: Path
+    smtp_port: int
+    secrets: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.keycloak.url
+
+    @property
+    def realm_url(self) -> str:
+        return f"{self.url}/realms/{REALM}"
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(base_url=f"{self.url}/admin/realms/{REALM}",
+                            auth=AdminAuth(self.keycloak), timeout=30)
+
+    def mails(self) -> list[Path]:
+        return sorted(self.mail_dir.glob("*.eml"))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    mail_dir = tmp_path_factory.mktemp("mail")
+    smtp_port = free_port()
+    values = {
+        name: secrets.token_urlsafe(24)
+        for name in ("UM_BRIDGE_CLIENT_SECRET", "UM_PORTAL_CLIENT_SECRET",
+                     "UM_CONSOLE_CLIENT_SECRET")
+    }
+    env = {**values, "UM_SMTP_HOST": "127.0.0.1", "UM_SMTP_PORT": str(smtp_port)}
+    sink = start_mail_sink(mail_dir, port=smtp_port)
+    keycloak = KeycloakInstance(
+        REPO_ROOT / "var" / "test-keycloak", http_port=free_port(),
+        management_port=free_port(), env=env,
+        admin_password=secrets.token_urlsafe(16),
+    )
+    keycloak.install(fresh=True)
+    started = time.monotonic()
+    keycloak.start()
+    print(f"\n[tests] Keycloak ready on {keycloak.url} in {time.monotonic() - started:.1f}s "
+          f"(JDK {keycloak.java_major})")
+    try:
+        yield Stack(keycloak, mail_dir, smtp_port, values)
+    finally:
+        keycloak.stop()
+        sink.stop()
+
+
+@pytest.fixture(scope="session")
+def admin(stack: Stack) -> Iterator[httpx.Client]:
+    with stack.admin() as client:
+        yield client
+
+
+@pytest.fixture
+def gateway(stack: Stack) -> KeycloakGateway:
+    """The bridge's own gateway, with the bridge's service account: what production uses."""
+    return KeycloakGateway.for_client(stack.url, REALM, "bridge",
+                                      stack.secrets["UM_BRIDGE_CLIENT_SECRET"])
+
+
+@pytest.fixture
+def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
+    """Create a student through the admin API; returns its representation plus `password`."""
+
+    def make(password: str | None = "Test-pass-2026!", enabled: bool = True,
+             groups: tuple[str, ...] = ("/students",), **overrides: Any) -> dict[str, Any]:
+        suffix = uuid.uuid4().hex[:8]
+        rep: dict[str, Any] = {
+            "username": f"t{suffix}", "enabled": enabled,
+            "firstName": "Jeanne", "lastName": f"Test{suffix}",
+            "email": f"rescue.{suffix}@example.org", "emailVerified": True,
+            "groups": list(groups),
+            "attributes": {
+                "ine": ["0123456789M"], "supannEtuId": [suffix],
+                "institutionalEmail": [f"jeanne.{suffix}@etu.umontpellier.example"],
+                "eduPersonAffiliation": ["student"], "lastEnrollmentYear": ["2026"],
+                "validUntil": ["2027-12-31"],
+            },
+        }
+        rep.update(overrides)
+        if password:
+            rep["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+        response = admin.post("/users", json=rep)
+        assert response.status_code == 201, response.text
+        user_id = response.headers["Location"].rsplit("/", 1)[1]
+        created: dict[str, Any] = admin.get(f"/users/{user_id}").json()
+        created["password"] = password
+        return created
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def bridge_url(stack: Stack) -> Iterator[str]:
+    """The real bridge app served by uvicorn on a free port, pointed at the test Keycloak."""
+    port = free_port()
+    settings = Settings.from_env({
+        "UM_KEYCLOAK_URL": stack.url,
+        "UM_BRIDGE_CLIENT_SECRET": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
+        "UM_PORTAL_CLIENT_SECRET": stack.secrets["UM_PORTAL_CLIENT_SECRET"],
+        "UM_SESSION_SECRET": secrets.token_urlsafe(32),
+        "UM_BRIDGE_URL": f"http://localhost:{port}",
+        "UM_DEV_MODE": "true",
+        "UM_MAIL_DIR": str(stack.mail_dir),
+    })
+    from bridge.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the bridge did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
