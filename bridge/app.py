@@ -61,7 +61,8 @@ def create_app(
         ]
 
     middleware = [
-        Middleware(SecurityHeadersMiddleware, hsts=settings.https),
+        Middleware(SecurityHeadersMiddleware, hsts=settings.https,
+                   form_targets=(settings.keycloak_url,)),
         Middleware(
             SessionMiddleware, secret_key=settings.session_secret, session_cookie="um_session",
             https_only=settings.https, same_site="lax", max_age=4 * 3600,

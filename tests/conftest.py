@@ -62,6 +62,7 @@ class Stack:
     mail_dir: Path
     smtp_port: int
     secrets: dict[str, str]
+    bridge_port: int
 
     @property
     def url(self) -> str:
@@ -88,7 +89,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for name in ("UM_BRIDGE_CLIENT_SECRET", "UM_PORTAL_CLIENT_SECRET",
                      "UM_CONSOLE_CLIENT_SECRET")
     }
-    env = {**values, "UM_SMTP_HOST": "127.0.0.1", "UM_SMTP_PORT": str(smtp_port)}
+    bridge_port = free_port()  # chosen now: the theme links to the bridge
+    env = {**values, "UM_SMTP_HOST": "127.0.0.1", "UM_SMTP_PORT": str(smtp_port),
+           "UM_BRIDGE_URL": f"http://localhost:{bridge_port}"}
     sink = start_mail_sink(mail_dir, port=smtp_port)
     keycloak = KeycloakInstance(
         REPO_ROOT / "var" / "test-keycloak", http_port=free_port(),
@@ -101,7 +104,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     print(f"\n[tests] Keycloak ready on {keycloak.url} in {time.monotonic() - started:.1f}s "
           f"(JDK {keycloak.java_major})")
     try:
-        yield Stack(keycloak, mail_dir, smtp_port, values)
+        yield Stack(keycloak, mail_dir, smtp_port, values, bridge_port)
     finally:
         keycloak.stop()
         sink.stop()
@@ -155,7 +158,7 @@ def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
 @pytest.fixture(scope="session")
 def bridge_url(stack: Stack) -> Iterator[str]:
     """The real bridge app served by uvicorn on a free port, pointed at the test Keycloak."""
-    port = free_port()
+    port = stack.bridge_port
     settings = Settings.from_env({
         "UM_KEYCLOAK_URL": stack.url,
         "UM_BRIDGE_CLIENT_SECRET": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-    "object-src 'none'; frame-ancestors 'none'"
-)
+
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    """No inline script or style anywhere. Forms may post to us, and to Keycloak
+    (`form_targets`): browsers apply form-action to the redirects that follow a post,
+    such as logout handing over to Keycloak's end-session endpoint."""
+    form_action = " ".join(("'self'", *form_targets))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"font-src 'self'; connect-src 'self'; form-action {form_action}; base-uri 'none'; "
+        "object-src 'none'; frame-ancestors 'none'"
+    )
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
         self.headers: list[tuple[bytes, bytes]] = [
-            (b"content-security-policy", CSP.encode()),
+            (b"content-security-policy", content_security_policy(form_targets).encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             (b"x-frame-options", b"DENY"),
