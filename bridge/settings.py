@@ -17,6 +17,11 @@ class SettingsError(RuntimeError):
     pass
 
 
+def _get(env: Mapping[str, str], name: str, default: str) -> str:
+    """An unset and an empty variable both mean the default (compose passes empties)."""
+    return env.get(name) or default
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -50,15 +55,15 @@ class Settings:
         dev_mode = _flag(env.get("UM_DEV_MODE"))
         mail_dir = env.get("UM_MAIL_DIR")
         return cls(
-            keycloak_url=env.get("UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
-            realm=env.get("UM_REALM", "um"),
-            client_id=env.get("UM_BRIDGE_CLIENT_ID", "bridge"),
+            keycloak_url=_get(env, "UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
+            realm=_get(env, "UM_REALM", "um"),
+            client_id=_get(env, "UM_BRIDGE_CLIENT_ID", "bridge"),
             client_secret=env["UM_BRIDGE_CLIENT_SECRET"],
-            public_url=env.get("UM_BRIDGE_URL", "http://localhost:8000").rstrip("/"),
+            public_url=_get(env, "UM_BRIDGE_URL", "http://localhost:8000").rstrip("/"),
             session_secret=env["UM_SESSION_SECRET"],
-            university_name=env.get("UM_UNIVERSITY_NAME", "Université de Montpellier"),
-            theme_dir=Path(env.get("UM_THEME_DIR", str(REPO_ROOT / "themes" / "um-activation"))),
-            support_url=env.get("UM_SUPPORT_URL", "https://assistance.umontpellier.example/"),
+            university_name=_get(env, "UM_UNIVERSITY_NAME", "Université de Montpellier"),
+            theme_dir=Path(_get(env, "UM_THEME_DIR", str(REPO_ROOT / "themes" / "um-activation"))),
+            support_url=_get(env, "UM_SUPPORT_URL", "https://assistance.umontpellier.example/"),
             dev_mode=dev_mode,
             # The mail viewer exists only in dev mode: it shows every mail sent.
             mail_dir=Path(mail_dir) if (dev_mode and mail_dir) else None,

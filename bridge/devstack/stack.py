@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import os
 import secrets
+import signal
 import time
 from pathlib import Path
 
@@ -52,7 +53,13 @@ def _port(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run_dev(fresh: bool = False) -> None:
+    # SIGTERM must unwind like Ctrl-C, through the `finally` that stops Keycloak.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     var = REPO_ROOT / "var"
     kc_port = _port("UM_KEYCLOAK_PORT", 8080)
     mgmt_port = _port("UM_KEYCLOAK_MANAGEMENT_PORT", 9000)

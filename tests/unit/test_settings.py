@@ -38,3 +38,10 @@ def test_trailing_slashes_are_dropped() -> None:
                                   "UM_BRIDGE_URL": "https://comptes.example/"})
     assert settings.keycloak_url == "https://idp.example"
     assert settings.https is True
+
+
+def test_empty_variables_mean_the_default() -> None:
+    # docker compose passes `${UM_SUPPORT_URL:-}` as an empty string
+    settings = Settings.from_env({**REQUIRED, "UM_SUPPORT_URL": "", "UM_REALM": ""})
+    assert settings.support_url.startswith("https://")
+    assert settings.realm == "um"

@@ -1,0 +1,19 @@
+# The web bridge (student pages, example portal, probes) for production.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    UM_THEME_DIR=/app/themes/um-activation
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY bridge ./bridge
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 bridge
+# The stylesheet is the theme's own (one CSS source); compose mounts the same directory.
+COPY themes ./themes
+
+USER bridge
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
+  CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)" || exit 1
+# Behind the reverse proxy that terminates TLS: trust its X-Forwarded-* headers only.
+CMD ["bridge", "serve", "--host", "0.0.0.0", "--port", "8000", "--forwarded-allow-ips", "*"]
