@@ -44,8 +44,11 @@ def create_app(
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         # One stylesheet for Keycloak's pages and ours: served from the theme itself.
-        Mount("/static/theme", StaticFiles(directory=settings.theme_dir / "login" / "resources"),
-              name="theme"),
+        Mount(
+            "/static/theme",
+            StaticFiles(directory=settings.theme_dir / "login" / "resources"),
+            name="theme",
+        ),
     ]
     if settings.portal_client_secret:
         routes += [
@@ -61,31 +64,43 @@ def create_app(
         ]
 
     middleware = [
-        Middleware(SecurityHeadersMiddleware, hsts=settings.https,
-                   form_targets=(settings.keycloak_url,)),
         Middleware(
-            SessionMiddleware, secret_key=settings.session_secret, session_cookie="um_session",
-            https_only=settings.https, same_site="lax", max_age=4 * 3600,
+            SecurityHeadersMiddleware, hsts=settings.https, form_targets=(settings.keycloak_url,)
+        ),
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.session_secret,
+            session_cookie="um_session",
+            https_only=settings.https,
+            same_site="lax",
+            max_age=4 * 3600,
         ),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return render_error(request, exc.status_code, ERROR_TITLES.get(exc.status_code, "Erreur"),
-                            "")
+        return render_error(
+            request, exc.status_code, ERROR_TITLES.get(exc.status_code, "Erreur"), ""
+        )
 
     async def service_unavailable(request: Request, exc: Exception) -> Response:
         log.warning("service unavailable: %s", exc)
         return render_error(
-            request, 503, "Service momentanément indisponible",
+            request,
+            503,
+            "Service momentanément indisponible",
             "Le service des comptes ne répond pas pour le moment. Rien n'a été modifié : "
             "réessayez dans quelques minutes.",
         )
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        return render_error(request, 500, "Erreur interne",
-                            "Une erreur inattendue s'est produite. Réessayez plus tard.")
+        return render_error(
+            request,
+            500,
+            "Erreur interne",
+            "Une erreur inattendue s'est produite. Réessayez plus tard.",
+        )
 
     app = Starlette(
         routes=routes,

@@ -15,8 +15,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from bridge.app import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, proxy_headers=True,
-                forwarded_allow_ips=args.forwarded_allow_ips)
+    uvicorn.run(
+        create_app(),
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return 0
 
 
@@ -32,13 +37,17 @@ def cmd_keycloak_fetch(args: argparse.Namespace) -> int:
 def cmd_keycloak_start(args: argparse.Namespace) -> int:
     from bridge.devstack.keycloak import KeycloakInstance
 
-    instance = KeycloakInstance(Path(args.dir), http_port=args.port,
-                                management_port=args.management_port)
+    instance = KeycloakInstance(
+        Path(args.dir), http_port=args.port, management_port=args.management_port
+    )
     started = time.monotonic()
     instance.install(fresh=args.fresh)
     instance.start()
-    print(f"Keycloak ready on {instance.url} in {time.monotonic() - started:.1f}s "
-          f"(JDK {instance.java_major}); Ctrl-C stops it", flush=True)
+    print(
+        f"Keycloak ready on {instance.url} in {time.monotonic() - started:.1f}s "
+        f"(JDK {instance.java_major}); Ctrl-C stops it",
+        flush=True,
+    )
     try:
         while instance.process and instance.process.poll() is None:
             time.sleep(1)

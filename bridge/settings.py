@@ -49,7 +49,8 @@ class Settings:
         ]
         if missing:
             raise SettingsError(
-                "missing required environment variable(s): " + ", ".join(missing)
+                "missing required environment variable(s): "
+                + ", ".join(missing)
                 + " (see README.md, 'Configuration')"
             )
         dev_mode = _flag(env.get("UM_DEV_MODE"))

@@ -24,8 +24,12 @@ class LocalhostIsSecure(httpx.BaseTransport):
             (name, SECURE_FLAG.sub(b"", value) if name.lower() == b"set-cookie" else value)
             for name, value in response.headers.raw
         ]
-        return httpx.Response(response.status_code, headers=headers, stream=response.stream,
-                              extensions=response.extensions)
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            stream=response.stream,
+            extensions=response.extensions,
+        )
 
     def close(self) -> None:
         self._inner.close()
@@ -47,10 +51,13 @@ def login_form_action(page: str) -> str:
     return html.unescape(match.group(1))
 
 
-def submit_login(browser: httpx.Client, login_page: httpx.Response, username: str,
-                 password: str) -> httpx.Response:
+def submit_login(
+    browser: httpx.Client, login_page: httpx.Response, username: str, password: str
+) -> httpx.Response:
     """Post the credentials to the form of `login_page`; returns Keycloak's answer
     (a redirect to the client with a code, or the form again with an error)."""
     assert login_page.status_code == 200, login_page.text[:500]
-    return browser.post(login_form_action(login_page.text),
-                        data={"username": username, "password": password, "credentialId": ""})
+    return browser.post(
+        login_form_action(login_page.text),
+        data={"username": username, "password": password, "credentialId": ""},
+    )

@@ -73,8 +73,9 @@ class Stack:
         return f"{self.url}/realms/{REALM}"
 
     def admin(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}/admin/realms/{REALM}",
-                            auth=AdminAuth(self.keycloak), timeout=30)
+        return httpx.Client(
+            base_url=f"{self.url}/admin/realms/{REALM}", auth=AdminAuth(self.keycloak), timeout=30
+        )
 
     def mails(self) -> list[Path]:
         return sorted(self.mail_dir.glob("*.eml"))
@@ -86,23 +87,34 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     smtp_port = free_port()
     values = {
         name: secrets.token_urlsafe(24)
-        for name in ("UM_BRIDGE_CLIENT_SECRET", "UM_PORTAL_CLIENT_SECRET",
-                     "UM_CONSOLE_CLIENT_SECRET")
+        for name in (
+            "UM_BRIDGE_CLIENT_SECRET",
+            "UM_PORTAL_CLIENT_SECRET",
+            "UM_CONSOLE_CLIENT_SECRET",
+        )
     }
     bridge_port = free_port()  # chosen now: the theme links to the bridge
-    env = {**values, "UM_SMTP_HOST": "127.0.0.1", "UM_SMTP_PORT": str(smtp_port),
-           "UM_BRIDGE_URL": f"http://localhost:{bridge_port}"}
+    env = {
+        **values,
+        "UM_SMTP_HOST": "127.0.0.1",
+        "UM_SMTP_PORT": str(smtp_port),
+        "UM_BRIDGE_URL": f"http://localhost:{bridge_port}",
+    }
     sink = start_mail_sink(mail_dir, port=smtp_port)
     keycloak = KeycloakInstance(
-        REPO_ROOT / "var" / "test-keycloak", http_port=free_port(),
-        management_port=free_port(), env=env,
+        REPO_ROOT / "var" / "test-keycloak",
+        http_port=free_port(),
+        management_port=free_port(),
+        env=env,
         admin_password=secrets.token_urlsafe(16),
     )
     keycloak.install(fresh=True)
     started = time.monotonic()
     keycloak.start()
-    print(f"\n[tests] Keycloak ready on {keycloak.url} in {time.monotonic() - started:.1f}s "
-          f"(JDK {keycloak.java_major})")
+    print(
+        f"\n[tests] Keycloak ready on {keycloak.url} in {time.monotonic() - started:.1f}s "
+        f"(JDK {keycloak.java_major})"
+    )
     try:
         yield Stack(keycloak, mail_dir, smtp_port, values, bridge_port)
     finally:
@@ -119,26 +131,36 @@ def admin(stack: Stack) -> Iterator[httpx.Client]:
 @pytest.fixture
 def gateway(stack: Stack) -> KeycloakGateway:
     """The bridge's own gateway, with the bridge's service account: what production uses."""
-    return KeycloakGateway.for_client(stack.url, REALM, "bridge",
-                                      stack.secrets["UM_BRIDGE_CLIENT_SECRET"])
+    return KeycloakGateway.for_client(
+        stack.url, REALM, "bridge", stack.secrets["UM_BRIDGE_CLIENT_SECRET"]
+    )
 
 
 @pytest.fixture
 def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
     """Create a student through the admin API; returns its representation plus `password`."""
 
-    def make(password: str | None = "Test-pass-2026!", enabled: bool = True,
-             groups: tuple[str, ...] = ("/students",), **overrides: Any) -> dict[str, Any]:
+    def make(
+        password: str | None = "Test-pass-2026!",
+        enabled: bool = True,
+        groups: tuple[str, ...] = ("/students",),
+        **overrides: Any,
+    ) -> dict[str, Any]:
         suffix = uuid.uuid4().hex[:8]
         rep: dict[str, Any] = {
-            "username": f"t{suffix}", "enabled": enabled,
-            "firstName": "Jeanne", "lastName": f"Test{suffix}",
-            "email": f"rescue.{suffix}@example.org", "emailVerified": True,
+            "username": f"t{suffix}",
+            "enabled": enabled,
+            "firstName": "Jeanne",
+            "lastName": f"Test{suffix}",
+            "email": f"rescue.{suffix}@example.org",
+            "emailVerified": True,
             "groups": list(groups),
             "attributes": {
-                "ine": ["0123456789M"], "supannEtuId": [suffix],
+                "ine": ["0123456789M"],
+                "supannEtuId": [suffix],
                 "institutionalEmail": [f"jeanne.{suffix}@etu.umontpellier.example"],
-                "eduPersonAffiliation": ["student"], "lastEnrollmentYear": ["2026"],
+                "eduPersonAffiliation": ["student"],
+                "lastEnrollmentYear": ["2026"],
                 "validUntil": ["2027-12-31"],
             },
         }
@@ -159,19 +181,22 @@ def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
 def bridge_url(stack: Stack) -> Iterator[str]:
     """The real bridge app served by uvicorn on a free port, pointed at the test Keycloak."""
     port = stack.bridge_port
-    settings = Settings.from_env({
-        "UM_KEYCLOAK_URL": stack.url,
-        "UM_BRIDGE_CLIENT_SECRET": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
-        "UM_PORTAL_CLIENT_SECRET": stack.secrets["UM_PORTAL_CLIENT_SECRET"],
-        "UM_SESSION_SECRET": secrets.token_urlsafe(32),
-        "UM_BRIDGE_URL": f"http://localhost:{port}",
-        "UM_DEV_MODE": "true",
-        "UM_MAIL_DIR": str(stack.mail_dir),
-    })
+    settings = Settings.from_env(
+        {
+            "UM_KEYCLOAK_URL": stack.url,
+            "UM_BRIDGE_CLIENT_SECRET": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
+            "UM_PORTAL_CLIENT_SECRET": stack.secrets["UM_PORTAL_CLIENT_SECRET"],
+            "UM_SESSION_SECRET": secrets.token_urlsafe(32),
+            "UM_BRIDGE_URL": f"http://localhost:{port}",
+            "UM_DEV_MODE": "true",
+            "UM_MAIL_DIR": str(stack.mail_dir),
+        }
+    )
     from bridge.app import create_app
 
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -19,8 +19,12 @@ DEMO_CSV = Path(__file__).resolve().parents[2] / "demo" / "students.csv"
 DEMO_PASSWORD = "Campus-2026!"  # noqa: S105
 DEMO_ACTIVATION_KEY = "K7PX-M9QA-R4TD"
 STAFF = StudentRecord(
-    username="agent.k103", first_name="Camille", last_name="Guichet", student_number="",
-    rescue_email=None, institutional_email="camille.guichet@umontpellier.example",
+    username="agent.k103",
+    first_name="Camille",
+    last_name="Guichet",
+    student_number="",
+    rescue_email=None,
+    institutional_email="camille.guichet@umontpellier.example",
     affiliations=("staff", "employee"),
 )
 STAFF_PASSWORD = "Guichet-K103!"  # noqa: S105
@@ -75,7 +79,8 @@ async def load_demo(
             if created:
                 await gateway.set_password(account.id, DEMO_ACTIVATION_KEY, temporary=True)
         notes = {
-            "pending": "à activer, adresse de secours connue" if record.rescue_email
+            "pending": "à activer, adresse de secours connue"
+            if record.rescue_email
             else "à activer, sans adresse de secours (INE demandé)",
             "activated": "compte déjà activé",
             "expired": f"expiré depuis le {valid_until(record.last_enrollment_year):%d/%m/%Y}",

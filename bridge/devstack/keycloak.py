@@ -112,7 +112,11 @@ def fetch_distribution(version: str = KEYCLOAK_VERSION, sha256: str = KEYCLOAK_S
         return home
     m2 = root / "m2"
     zip_path = (
-        m2 / "org" / "keycloak" / "keycloak-quarkus-dist" / version
+        m2
+        / "org"
+        / "keycloak"
+        / "keycloak-quarkus-dist"
+        / version
         / f"keycloak-quarkus-dist-{version}.zip"
     )
     if not zip_path.is_file():
@@ -120,8 +124,14 @@ def fetch_distribution(version: str = KEYCLOAK_VERSION, sha256: str = KEYCLOAK_S
         if not mvn:
             raise KeycloakRunnerError("Maven (mvn) is missing; scripts/bootstrap installs it")
         cmd = [
-            mvn, "-B", "-q", "-C", f"-Dmaven.repo.local={m2}", "dependency:get",
-            f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{version}:zip", "-Dtransitive=false",
+            mvn,
+            "-B",
+            "-q",
+            "-C",
+            f"-Dmaven.repo.local={m2}",
+            "dependency:get",
+            f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{version}:zip",
+            "-Dtransitive=false",
         ]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0 or not zip_path.is_file():
@@ -221,10 +231,13 @@ class KeycloakInstance:
 
     def command(self) -> list[str]:
         args = [
-            str(self.home / "bin" / "kc.sh"), "start-dev", "--import-realm",
+            str(self.home / "bin" / "kc.sh"),
+            "start-dev",
+            "--import-realm",
             f"--http-port={self.http_port}",
             "--http-host=127.0.0.1",
-            "--health-enabled=true", "--metrics-enabled=true",
+            "--health-enabled=true",
+            "--metrics-enabled=true",
             f"--http-management-port={self.management_port}",
             "--hostname-strict=false",
         ]
@@ -242,17 +255,25 @@ class KeycloakInstance:
         java_home, self.java_major = find_java_home()
         env = dict(os.environ)
         env.update(self.env)
-        env.update({
-            "JAVA_HOME": str(java_home),
-            "PATH": f"{java_home / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-            "KC_BOOTSTRAP_ADMIN_USERNAME": self.admin_user,
-            "KC_BOOTSTRAP_ADMIN_PASSWORD": self.admin_password,
-        })
+        env.update(
+            {
+                "JAVA_HOME": str(java_home),
+                "PATH": f"{java_home / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+                "KC_BOOTSTRAP_ADMIN_USERNAME": self.admin_user,
+                "KC_BOOTSTRAP_ADMIN_PASSWORD": self.admin_password,
+            }
+        )
         self.directory.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv
-            self.command(), cwd=self.home, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+            self.command(),
+            cwd=self.home,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         self.wait_ready(timeout)
@@ -300,8 +321,10 @@ class KeycloakInstance:
         response = httpx.post(
             f"{self.url}/realms/master/protocol/openid-connect/token",
             data={
-                "grant_type": "password", "client_id": "admin-cli",
-                "username": self.admin_user, "password": self.admin_password,
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": self.admin_user,
+                "password": self.admin_password,
             },
             timeout=30,
         )

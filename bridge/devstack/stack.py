@@ -17,7 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from bridge.app import create_app
-from bridge.devstack.demo import load_demo
+from bridge.devstack.demo import DemoAccount, load_demo
 from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
 from bridge.devstack.mailsink import start_mail_sink
 from bridge.domain.deadlines import PARIS
@@ -25,7 +25,9 @@ from bridge.gateway.keycloak import KeycloakGateway
 from bridge.settings import Settings
 
 SECRET_NAMES = (
-    "UM_BRIDGE_CLIENT_SECRET", "UM_PORTAL_CLIENT_SECRET", "UM_CONSOLE_CLIENT_SECRET",
+    "UM_BRIDGE_CLIENT_SECRET",
+    "UM_PORTAL_CLIENT_SECRET",
+    "UM_CONSOLE_CLIENT_SECRET",
     "UM_SESSION_SECRET",
 )
 
@@ -71,8 +73,10 @@ def run_dev(fresh: bool = False) -> None:
     secret_values = load_or_create_secrets(var / "dev" / "secrets.env")
     env = {
         **secret_values,
-        "UM_SMTP_HOST": "127.0.0.1", "UM_SMTP_PORT": str(smtp_port),
-        "UM_BRIDGE_URL": bridge_url, "UM_PORTAL_URL": f"{bridge_url}/portal",
+        "UM_SMTP_HOST": "127.0.0.1",
+        "UM_SMTP_PORT": str(smtp_port),
+        "UM_BRIDGE_URL": bridge_url,
+        "UM_PORTAL_URL": f"{bridge_url}/portal",
     }
     os.environ.update(env)
 
@@ -84,21 +88,34 @@ def run_dev(fresh: bool = False) -> None:
         keycloak.install(fresh=fresh)
         print(f"[dev] starting Keycloak on {keycloak_url} (log: {keycloak.log_path})", flush=True)
         keycloak.start()
-        print(f"[dev] Keycloak ready in {time.monotonic() - started:.0f}s "
-              f"(JDK {keycloak.java_major})", flush=True)
+        print(
+            f"[dev] Keycloak ready in {time.monotonic() - started:.0f}s "
+            f"(JDK {keycloak.java_major})",
+            flush=True,
+        )
 
-        admin = KeycloakGateway.for_admin_user(keycloak_url, "um", keycloak.admin_user,
-                                               keycloak.admin_password)
+        admin = KeycloakGateway.for_admin_user(
+            keycloak_url, "um", keycloak.admin_user, keycloak.admin_password
+        )
         demo = asyncio.run(load_demo(admin, dt.datetime.now(PARIS).date()))
 
-        settings = Settings.from_env({
-            **os.environ, "UM_KEYCLOAK_URL": keycloak_url, "UM_DEV_MODE": "true",
-            "UM_MAIL_DIR": str(mail_dir),
-        })
+        settings = Settings.from_env(
+            {
+                **os.environ,
+                "UM_KEYCLOAK_URL": keycloak_url,
+                "UM_DEV_MODE": "true",
+                "UM_MAIL_DIR": str(mail_dir),
+            }
+        )
         print_banner(keycloak_url, bridge_url, keycloak, demo)
-        server = uvicorn.Server(uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=bridge_port, log_level="info",
-        ))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings),
+                host="127.0.0.1",
+                port=bridge_port,
+                log_level="info",
+            )
+        )
         server.run()
     finally:
         print("[dev] stopping Keycloak and the mail sink", flush=True)
@@ -106,8 +123,9 @@ def run_dev(fresh: bool = False) -> None:
         sink.stop()
 
 
-def print_banner(keycloak_url: str, bridge_url: str, keycloak: KeycloakInstance,
-                 demo: list) -> None:  # type: ignore[type-arg]
+def print_banner(
+    keycloak_url: str, bridge_url: str, keycloak: KeycloakInstance, demo: list[DemoAccount]
+) -> None:
     lines = [
         "",
         "=" * 78,

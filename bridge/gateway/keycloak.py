@@ -136,12 +136,18 @@ class KeycloakGateway:
     ) -> KeycloakGateway:
         """Act as a confidential client's service account (the web bridge, the jobs)."""
         connection = KeycloakOpenIDConnection(
-            server_url=server_url, realm_name=realm, client_id=client_id,
-            client_secret_key=client_secret, timeout=timeout,
+            server_url=server_url,
+            realm_name=realm,
+            client_id=client_id,
+            client_secret_key=client_secret,
+            timeout=timeout,
         )
         openid = KeycloakOpenID(
-            server_url=server_url, realm_name=realm, client_id=client_id,
-            client_secret_key=client_secret, timeout=timeout,
+            server_url=server_url,
+            realm_name=realm,
+            client_id=client_id,
+            client_secret_key=client_secret,
+            timeout=timeout,
         )
         return cls(KeycloakAdmin(connection=connection), openid)
 
@@ -151,8 +157,13 @@ class KeycloakGateway:
     ) -> KeycloakGateway:
         """Act as an administrator (dev tooling only: the demo loader)."""
         connection = KeycloakOpenIDConnection(
-            server_url=server_url, realm_name=realm, user_realm_name=user_realm,
-            client_id="admin-cli", username=username, password=password, timeout=30,
+            server_url=server_url,
+            realm_name=realm,
+            user_realm_name=user_realm,
+            client_id="admin-cli",
+            username=username,
+            password=password,
+            timeout=30,
         )
         openid = KeycloakOpenID(server_url=server_url, realm_name=user_realm, client_id="admin-cli")
         return cls(KeycloakAdmin(connection=connection), openid)

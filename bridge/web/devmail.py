@@ -37,8 +37,14 @@ async def mail_list(request: Request) -> Response:
     rows = []
     for path in sorted(mail_dir.glob("*.eml"), reverse=True)[:200]:
         message = read_message(path)
-        rows.append({"name": path.name, "to": message["To"], "subject": message["Subject"],
-                     "date": message["Date"]})
+        rows.append(
+            {
+                "name": path.name,
+                "to": message["To"],
+                "subject": message["Subject"],
+                "date": message["Date"],
+            }
+        )
     return render(request, "dev_mail_list.html", {"rows": rows})
 
 
@@ -49,5 +55,8 @@ async def mail_detail(request: Request) -> Response:
     if not SAFE_NAME.match(name) or not path.is_file():
         raise HTTPException(404)
     message = read_message(path)
-    return render(request, "dev_mail_detail.html",
-                  {"name": name, "message": message, "body": text_body(message)})
+    return render(
+        request,
+        "dev_mail_detail.html",
+        {"name": name, "message": message, "body": text_body(message)},
+    )

@@ -55,8 +55,12 @@ async def callback(request: Request) -> Response:
         token = await _client(request).authorize_access_token(request)
     except OAuthError as error:
         message = error.description or error.error
-        return render(request, "error.html",
-                      {"title": "Connexion impossible", "message": message}, status_code=400)
+        return render(
+            request,
+            "error.html",
+            {"title": "Connexion impossible", "message": message},
+            status_code=400,
+        )
     claims = dict(token.get("userinfo") or {})
     request.session[SESSION_KEY] = {
         "claims": {k: v for k, v in claims.items() if k not in {"nonce", "at_hash"}},
@@ -73,8 +77,10 @@ async def logout(request: Request) -> Response:  # POST, with the CSRF token
     if not user:
         return RedirectResponse("/portal", status_code=303)
     metadata = await _client(request).load_server_metadata()
-    query = urlencode({
-        "id_token_hint": user.get("id_token") or "",
-        "post_logout_redirect_uri": f"{settings.public_url}/portal",
-    })
+    query = urlencode(
+        {
+            "id_token_hint": user.get("id_token") or "",
+            "post_logout_redirect_uri": f"{settings.public_url}/portal",
+        }
+    )
     return RedirectResponse(f"{metadata['end_session_endpoint']}?{query}", status_code=303)

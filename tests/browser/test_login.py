@@ -7,8 +7,9 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 
-def test_student_signs_in_to_the_portal_and_out(bridge_url: str, make_user: Any, page: Page,
-                                                shot: Any) -> None:
+def test_student_signs_in_to_the_portal_and_out(
+    bridge_url: str, make_user: Any, page: Page, shot: Any
+) -> None:
     student = make_user()
     page.goto(f"{bridge_url}/portal")
     shot("portal")
@@ -18,7 +19,8 @@ def test_student_signs_in_to_the_portal_and_out(bridge_url: str, make_user: Any,
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.locator("label[for=username]")).to_have_text("Identifiant")
     expect(page.locator("#um-footer-activation")).to_have_attribute(
-        "href", f"{bridge_url}/activation")
+        "href", f"{bridge_url}/activation"
+    )
     # The university's colours come from um.css, not PatternFly's default blue.
     background = page.locator("#kc-login").evaluate("e => getComputedStyle(e).backgroundColor")
     assert background == "rgb(0, 56, 107)"
@@ -28,7 +30,8 @@ def test_student_signs_in_to_the_portal_and_out(bridge_url: str, make_user: Any,
     page.fill("#password", "wrong-password-1")
     page.click("#kc-login")
     expect(page.locator("#input-error-username")).to_contain_text(
-        "Identifiant ou mot de passe incorrect")
+        "Identifiant ou mot de passe incorrect"
+    )
     shot("wrong-password")
 
     page.fill("#password", student["password"])

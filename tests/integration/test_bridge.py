@@ -52,8 +52,9 @@ def test_portal_login_through_keycloak(bridge_url: str, make_user: Any) -> None:
         assert start.status_code == 302
         authorize = start.headers["Location"]
         assert "code_challenge_method=S256" in authorize
-        answer = submit_login(client, client.get(authorize), student["username"],
-                              student["password"])
+        answer = submit_login(
+            client, client.get(authorize), student["username"], student["password"]
+        )
         assert answer.status_code == 302, answer.text[:300]
         callback = client.get(answer.headers["Location"])
         assert callback.status_code == 303

@@ -24,15 +24,19 @@ def _wait_for_mail(stack: Any, recipient: str, timeout: float = 30) -> email.mes
     raise AssertionError(f"no mail for {recipient}")
 
 
-def test_action_mail_is_french_and_states_the_deadline(stack: Any, admin: Any,
-                                                       make_user: Any) -> None:
+def test_action_mail_is_french_and_states_the_deadline(
+    stack: Any, admin: Any, make_user: Any
+) -> None:
     student = make_user(password=None)
     lifespan = 2 * 3600
     sent_at = dt.datetime.now(PARIS)
     response = admin.put(
         f"/users/{student['id']}/execute-actions-email",
-        params={"lifespan": lifespan, "client_id": "portal",
-                "redirect_uri": "http://localhost:8000/portal"},
+        params={
+            "lifespan": lifespan,
+            "client_id": "portal",
+            "redirect_uri": "http://localhost:8000/portal",
+        },
         json=["UPDATE_PASSWORD"],
     )
     assert response.status_code == 204, response.text
@@ -40,12 +44,14 @@ def test_action_mail_is_french_and_states_the_deadline(stack: Any, admin: Any,
     assert message["Subject"] == "Votre compte informatique : lien pour choisir votre mot de passe"
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
-    match = re.search(r"valable jusqu'à (\d\d)h(\d\d) \(heure de Paris\) le (\d\d/\d\d/\d{4})",
-                      text)
+    match = re.search(
+        r"valable jusqu'à (\d\d)h(\d\d) \(heure de Paris\) le (\d\d/\d\d/\d{4})", text
+    )
     assert match, text
     expected = sent_at + dt.timedelta(seconds=lifespan)
-    stated = dt.datetime.strptime(f"{match.group(3)} {match.group(1)}:{match.group(2)}",
-                                  "%d/%m/%Y %H:%M").replace(tzinfo=PARIS)
+    stated = dt.datetime.strptime(
+        f"{match.group(3)} {match.group(1)}:{match.group(2)}", "%d/%m/%Y %H:%M"
+    ).replace(tzinfo=PARIS)
     assert abs((stated - expected).total_seconds()) <= 120
     assert "choisir votre mot de passe" in text
     assert "reprenez la procédure depuis le début" in text

@@ -34,19 +34,25 @@ def discovery(stack: Any) -> dict[str, Any]:
 
 def _rp(stack: Any) -> OAuth2Session:
     return OAuth2Session(
-        client_id="portal", client_secret=stack.secrets["UM_PORTAL_CLIENT_SECRET"],
-        scope="openid profile email", redirect_uri=REDIRECT_URI, code_challenge_method="S256",
+        client_id="portal",
+        client_secret=stack.secrets["UM_PORTAL_CLIENT_SECRET"],
+        scope="openid profile email",
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
     )
 
 
-def test_student_logs_in_with_code_and_pkce(stack: Any, make_user: Any,
-                                            discovery: dict[str, Any]) -> None:
+def test_student_logs_in_with_code_and_pkce(
+    stack: Any, make_user: Any, discovery: dict[str, Any]
+) -> None:
     student = make_user()
     rp = _rp(stack)
     verifier = secrets.token_urlsafe(48)
     nonce = secrets.token_urlsafe(16)
     url, state = rp.create_authorization_url(
-        discovery["authorization_endpoint"], code_verifier=verifier, nonce=nonce,
+        discovery["authorization_endpoint"],
+        code_verifier=verifier,
+        nonce=nonce,
         ui_locales="fr",
     )
     assert f"code_challenge={create_s256_code_challenge(verifier)}" in url
@@ -64,8 +70,9 @@ def test_student_logs_in_with_code_and_pkce(stack: Any, make_user: Any,
     assert location.startswith(REDIRECT_URI)
     assert parse_qs(urlparse(location).query)["state"] == [state]
 
-    token = rp.fetch_token(discovery["token_endpoint"], authorization_response=location,
-                           code_verifier=verifier)
+    token = rp.fetch_token(
+        discovery["token_endpoint"], authorization_response=location, code_verifier=verifier
+    )
 
     keys = KeySet.import_key_set(httpx.get(discovery["jwks_uri"]).json())
     id_token = jwt.decode(token["id_token"], keys, algorithms=["RS256"])
@@ -89,43 +96,55 @@ def test_student_logs_in_with_code_and_pkce(stack: Any, make_user: Any,
 
     rescue = student["email"]
     ine = student["attributes"]["ine"][0]
-    for name, document in (("id token", claims), ("access token", access),
-                           ("userinfo", userinfo), ("raw id token", _payload(token["id_token"]))):
+    for name, document in (
+        ("id token", claims),
+        ("access token", access),
+        ("userinfo", userinfo),
+        ("raw id token", _payload(token["id_token"])),
+    ):
         text = json.dumps(document)
         assert rescue not in text, f"rescue email leaked into the {name}"
         assert ine not in text, f"INE leaked into the {name}"
         assert "ine" not in document, name
 
 
-def test_wrong_password_is_refused_in_french(stack: Any, make_user: Any,
-                                            discovery: dict[str, Any]) -> None:
+def test_wrong_password_is_refused_in_french(
+    stack: Any, make_user: Any, discovery: dict[str, Any]
+) -> None:
     student = make_user()
     url, _ = _rp(stack).create_authorization_url(
-        discovery["authorization_endpoint"], code_verifier=secrets.token_urlsafe(48))
+        discovery["authorization_endpoint"], code_verifier=secrets.token_urlsafe(48)
+    )
     with browser() as client:
         answer = submit_login(client, client.get(url), student["username"], "Not-the-1-pass")
     assert answer.status_code == 200
     assert "Identifiant ou mot de passe incorrect." in answer.text
 
 
-def test_disabled_student_gets_no_code_and_no_token(stack: Any, make_user: Any,
-                                                    discovery: dict[str, Any]) -> None:
+def test_disabled_student_gets_no_code_and_no_token(
+    stack: Any, make_user: Any, discovery: dict[str, Any]
+) -> None:
     student = make_user(enabled=False)
     rp = _rp(stack)
     verifier = secrets.token_urlsafe(48)
-    url, _ = rp.create_authorization_url(discovery["authorization_endpoint"],
-                                         code_verifier=verifier)
+    url, _ = rp.create_authorization_url(
+        discovery["authorization_endpoint"], code_verifier=verifier
+    )
     with browser() as client:
-        answer = submit_login(client, client.get(url), student["username"],
-                              student["password"])
+        answer = submit_login(client, client.get(url), student["username"], student["password"])
     assert answer.status_code == 200, "a disabled account must not be redirected with a code"
     assert "code=" not in answer.headers.get("Location", "")
     assert "Votre compte est désactivé" in answer.text
     # Nor may it get a token any other way: the portal has no password grant.
-    direct = httpx.post(discovery["token_endpoint"], data={
-        "grant_type": "password", "client_id": "portal",
-        "client_secret": stack.secrets["UM_PORTAL_CLIENT_SECRET"],
-        "username": student["username"], "password": student["password"],
-    })
+    direct = httpx.post(
+        discovery["token_endpoint"],
+        data={
+            "grant_type": "password",
+            "client_id": "portal",
+            "client_secret": stack.secrets["UM_PORTAL_CLIENT_SECRET"],
+            "username": student["username"],
+            "password": student["password"],
+        },
+    )
     assert direct.status_code in (400, 401)
     assert "access_token" not in direct.json()

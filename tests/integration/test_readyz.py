@@ -28,10 +28,13 @@ def test_readyz_follows_keycloak(bridge_url: str, stack: Any) -> None:
 @pytest.mark.anyio
 async def test_readyz_refuses_a_wrong_client_secret(stack: Any) -> None:
     """Keycloak up but our credentials refused is not ready either."""
-    settings = Settings.from_env({
-        "UM_KEYCLOAK_URL": stack.url, "UM_BRIDGE_CLIENT_SECRET": "wrong",
-        "UM_SESSION_SECRET": secrets.token_urlsafe(16),
-    })
+    settings = Settings.from_env(
+        {
+            "UM_KEYCLOAK_URL": stack.url,
+            "UM_BRIDGE_CLIENT_SECRET": "wrong",
+            "UM_SESSION_SECRET": secrets.token_urlsafe(16),
+        }
+    )
     transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as client:
         response = await client.get("/readyz")

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-POLICY = ("length(10) and regexPattern((?=.*[^A-Za-z].*[^A-Za-z])[!#-&(-\\[\\]-_a-~]*) "
-          "and notUsername")
+POLICY = (
+    "length(10) and regexPattern((?=.*[^A-Za-z].*[^A-Za-z])[!#-&(-\\[\\]-_a-~]*) and notUsername"
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +51,27 @@ def test_smtp_comes_from_the_environment(realm: dict[str, Any], stack: Any) -> N
 def test_user_profile_declares_the_account_data(admin: httpx.Client) -> None:
     profile = admin.get("/users/profile").json()
     attributes = {a["name"]: a for a in profile["attributes"]}
-    assert {"username", "email", "firstName", "lastName", "ine", "supannEtuId",
-            "institutionalEmail", "eduPersonAffiliation", "lastEnrollmentYear",
-            "validUntil"} <= set(attributes)
+    assert {
+        "username",
+        "email",
+        "firstName",
+        "lastName",
+        "ine",
+        "supannEtuId",
+        "institutionalEmail",
+        "eduPersonAffiliation",
+        "lastEnrollmentYear",
+        "validUntil",
+    } <= set(attributes)
     # The INE is admin-only: students can neither see nor edit it.
     assert attributes["ine"]["permissions"] == {"view": ["admin"], "edit": ["admin"]}
-    for name in ("supannEtuId", "institutionalEmail", "lastEnrollmentYear", "validUntil",
-                 "eduPersonAffiliation"):
+    for name in (
+        "supannEtuId",
+        "institutionalEmail",
+        "lastEnrollmentYear",
+        "validUntil",
+        "eduPersonAffiliation",
+    ):
         assert attributes[name]["permissions"]["edit"] == ["admin"], name
     assert attributes["eduPersonAffiliation"]["multivalued"] is True
     # Undeclared attributes are dropped, not stored: no unmanaged-attribute policy.
@@ -124,13 +139,15 @@ def test_no_mapper_exposes_the_ine_or_the_rescue_email(admin: httpx.Client) -> N
     for mapper in mappers:
         config = mapper.get("config", {})
         assert config.get("user.attribute") not in {"ine", "email"}, mapper
-        assert mapper["protocolMapper"] != "oidc-usermodel-property-mapper" or \
-            config.get("user.attribute") not in {"email", "emailVerified"}, mapper
+        assert mapper["protocolMapper"] != "oidc-usermodel-property-mapper" or config.get(
+            "user.attribute"
+        ) not in {"email", "emailVerified"}, mapper
         assert "ine" not in json.dumps(config).lower().split('"'), mapper
     email_claims = [m for m in mappers if m.get("config", {}).get("claim.name") == "email"]
     assert [(m["_owner"], m["config"]["user.attribute"]) for m in email_claims] == [
         ("email", "institutionalEmail")
     ]
-    affiliation = [m for m in mappers
-                   if m.get("config", {}).get("claim.name") == "eduPersonAffiliation"]
+    affiliation = [
+        m for m in mappers if m.get("config", {}).get("claim.name") == "eduPersonAffiliation"
+    ]
     assert affiliation and affiliation[0]["config"]["multivalued"] == "true"

@@ -18,9 +18,12 @@ def test_demo_csv_covers_each_case_of_the_seeds() -> None:
 
 def test_bad_demo_state_is_reported_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    header = ("username,first_name,last_name,student_number,ine,rescue_email,"
-              "institutional_email,last_enrollment_year,demo_state\n")
-    path.write_text(header + "x001,A,B,1,0123456789M,,,2026,pending\n"
-                    "x002,A,B,2,0123456789M,,,2026,weird\n")
+    header = (
+        "username,first_name,last_name,student_number,ine,rescue_email,"
+        "institutional_email,last_enrollment_year,demo_state\n"
+    )
+    path.write_text(
+        header + "x001,A,B,1,0123456789M,,,2026,pending\nx002,A,B,2,0123456789M,,,2026,weird\n"
+    )
     with pytest.raises(ValueError, match=r"bad\.csv:3: unknown demo_state 'weird'"):
         read_demo_csv(path)

@@ -49,7 +49,13 @@ def test_every_realm_placeholder_reaches_keycloak(compose: dict[str, Any]) -> No
 
 def test_secrets_have_no_default(compose: dict[str, Any]) -> None:
     text = (ROOT / "docker-compose.yml").read_text()
-    for name in ("KC_DB_PASSWORD", "KC_BOOTSTRAP_ADMIN_PASSWORD", "UM_BRIDGE_CLIENT_SECRET",
-                 "UM_PORTAL_CLIENT_SECRET", "UM_CONSOLE_CLIENT_SECRET", "UM_SESSION_SECRET"):
+    for name in (
+        "KC_DB_PASSWORD",
+        "KC_BOOTSTRAP_ADMIN_PASSWORD",
+        "UM_BRIDGE_CLIENT_SECRET",
+        "UM_PORTAL_CLIENT_SECRET",
+        "UM_CONSOLE_CLIENT_SECRET",
+        "UM_SESSION_SECRET",
+    ):
         assert re.search(r"\$\{" + name + r":\?", text), name
         assert not re.search(r"\$\{" + name + r":-", text), name

@@ -16,7 +16,7 @@ from bridge.domain.ine import (
     ("raw", "fmt"),
     [
         ("123456789AB", IneFormat.RNIE),
-        ("0123456789M", IneFormat.BEA),    # 123456789 % 23 = 11 -> M
+        ("0123456789M", IneFormat.BEA),  # 123456789 % 23 = 11 -> M
         ("1234567890V", IneFormat.BEA),
         ("1A2B3C4D5E0", IneFormat.BASE36),
         ("2019A12345B", IneFormat.SIFA),
@@ -53,8 +53,16 @@ def test_wrong_check_key_has_its_own_code(raw: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "0123456789", "0123456789MM", "ABCDEFGHIJK", "123456789IO", "0123456789I",
-     "12345678-9A", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19M"],
+    [
+        "",
+        "0123456789",
+        "0123456789MM",
+        "ABCDEFGHIJK",
+        "123456789IO",
+        "0123456789I",
+        "12345678-9A",
+        "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19M",
+    ],
 )
 def test_malformed(raw: str) -> None:
     with pytest.raises(InvalidIne) as error:
@@ -63,6 +71,6 @@ def test_malformed(raw: str) -> None:
 
 
 def test_looks_like_ine_tells_it_from_an_identifier() -> None:
-    assert looks_like_ine("0123456789A")   # wrong key, but INE-shaped
+    assert looks_like_ine("0123456789A")  # wrong key, but INE-shaped
     assert not looks_like_ine("jmartin001")
     assert not looks_like_ine("abbbbb001")

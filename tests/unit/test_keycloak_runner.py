@@ -9,12 +9,20 @@ import pytest
 from bridge.devstack import keycloak as runner
 
 
-def test_a_tampered_download_is_refused_and_removed(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tampered_download_is_refused_and_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("UM_CACHE_DIR", str(tmp_path))
     version = "0.0.0-test"
-    zip_path = (tmp_path / "m2" / "org" / "keycloak" / "keycloak-quarkus-dist" / version
-                / f"keycloak-quarkus-dist-{version}.zip")
+    zip_path = (
+        tmp_path
+        / "m2"
+        / "org"
+        / "keycloak"
+        / "keycloak-quarkus-dist"
+        / version
+        / f"keycloak-quarkus-dist-{version}.zip"
+    )
     zip_path.parent.mkdir(parents=True)
     zip_path.write_bytes(b"not the reviewed archive")
     with pytest.raises(runner.KeycloakRunnerError, match="checksum mismatch"):
@@ -29,7 +37,8 @@ def test_the_newest_supported_jdk_is_chosen() -> None:
     assert (home / "bin" / "java").is_file()
     present = {
         runner.java_major_version(p / "bin" / "java")
-        for p in Path("/usr/lib/jvm").iterdir() if (p / "bin" / "java").is_file()
+        for p in Path("/usr/lib/jvm").iterdir()
+        if (p / "bin" / "java").is_file()
     }
     assert major == max(m for m in present if m in runner.SUPPORTED_JDKS)
 

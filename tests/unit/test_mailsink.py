@@ -33,7 +33,6 @@ def test_each_message_becomes_one_eml_file(tmp_path: Path) -> None:
     files = sorted(tmp_path.glob("*.eml"))
     assert len(files) == 3
     assert not list(tmp_path.glob(".*.tmp"))
-    parsed = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
-              for f in files]
+    parsed = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
     assert sorted(str(m["Subject"]) for m in parsed) == ["Lien n°0", "Lien n°1", "Lien n°2"]
     assert all(m["X-Envelope-To"] == m["To"] for m in parsed)

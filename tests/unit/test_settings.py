@@ -34,8 +34,13 @@ def test_mail_viewer_only_in_dev_mode(tmp_path: Path) -> None:
 
 
 def test_trailing_slashes_are_dropped() -> None:
-    settings = Settings.from_env({**REQUIRED, "UM_KEYCLOAK_URL": "https://idp.example/",
-                                  "UM_BRIDGE_URL": "https://comptes.example/"})
+    settings = Settings.from_env(
+        {
+            **REQUIRED,
+            "UM_KEYCLOAK_URL": "https://idp.example/",
+            "UM_BRIDGE_URL": "https://comptes.example/",
+        }
+    )
     assert settings.keycloak_url == "https://idp.example"
     assert settings.https is True
 
