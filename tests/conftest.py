@@ -33,6 +33,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+STARTUP_REPORT: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in STARTUP_REPORT:
+        terminalreporter.write_line(f"[tests] {line}")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.path):
@@ -111,8 +119,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     keycloak.install(fresh=True)
     started = time.monotonic()
     keycloak.start()
-    print(
-        f"\n[tests] Keycloak ready on {keycloak.url} in {time.monotonic() - started:.1f}s "
+    STARTUP_REPORT.append(
+        f"Keycloak ready on {keycloak.url} in {time.monotonic() - started:.1f}s "
         f"(JDK {keycloak.java_major})"
     )
     try:
