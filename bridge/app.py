@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from starlette.applications import Starlette
@@ -13,11 +14,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bridge.domain.deadlines import PARIS
 from bridge.domain.errors import ServiceUnavailable
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.settings import Settings
-from bridge.web import devmail, health, pages, portal
+from bridge.web import activation, devmail, health, pages, portal
 from bridge.web.csrf import csrf_field
+from bridge.web.ratelimit import AddressLimiter
 from bridge.web.security import SecurityHeadersMiddleware
 from bridge.web.templating import make_templates, render
 
@@ -43,6 +46,11 @@ def create_app(
         Route("/", pages.home, name="home"),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
+        Route("/activation", activation.identifier, methods=["GET", "POST"], name="activation"),
+        Route("/activation/mail-sent", activation.mail_sent),
+        Route("/activation/resend", activation.resend, methods=["POST"]),
+        Route("/activation/ine", activation.ine, methods=["GET", "POST"]),
+        Route("/activation/rescue-email", activation.rescue_email, methods=["GET", "POST"]),
         # One stylesheet for Keycloak's pages and ours: served from the theme itself.
         Mount(
             "/static/theme",
@@ -113,6 +121,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.gateway = gateway
+    # "Now" for every deadline and daily counter; tests replace it.
+    app.state.clock = lambda: dt.datetime.now(PARIS)
+    app.state.address_limiter = AddressLimiter(*settings.address_limit)
     app.state.templates = make_templates()
     app.state.templates.env.globals.update(
         university_name=settings.university_name,
@@ -127,6 +138,7 @@ def create_app(
 
 
 def render_error(request: Request, status: int, title: str, message: str) -> Response:
-    if "text/html" not in request.headers.get("accept", "text/html"):
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:
         return JSONResponse({"error": title}, status_code=status)
     return render(request, "error.html", {"title": title, "message": message}, status_code=status)

@@ -5,10 +5,13 @@ Secrets come from the environment only; nothing here has a secret default.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from bridge.domain.ratelimits import Limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +43,17 @@ class Settings:
     dev_mode: bool = False
     mail_dir: Path | None = None
     portal_client_secret: str | None = None
+    portal_url: str = "http://localhost:8000/portal"
+    # Where activation and lost-password links land once the student is done: the
+    # portal's login, so that the student signs in once with the new password.
+    action_client_id: str = "portal"
+    action_redirect_uri: str = "http://localhost:8000/portal/login"
+    university_domains: tuple[str, ...] = ("umontpellier.fr",)
+    limits: Limits = field(default_factory=Limits)
+    # Per client address, per replica: (requests, window in seconds) on the students' forms.
+    address_limit: tuple[int, int] = (30, 600)
+    # The deployment's IT charter: accepted on the activation path when enabled.
+    charter: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,12 +69,23 @@ class Settings:
             )
         dev_mode = _flag(env.get("UM_DEV_MODE"))
         mail_dir = env.get("UM_MAIL_DIR")
+        public_url = _get(env, "UM_BRIDGE_URL", "http://localhost:8000").rstrip("/")
+        requests, _, window = _get(env, "UM_ADDRESS_LIMIT", "30/600").partition("/")
+        try:
+            limits = Limits(
+                mails_per_day=int(_get(env, "UM_MAILS_PER_DAY", "5")),
+                resend_interval=dt.timedelta(seconds=int(_get(env, "UM_RESEND_INTERVAL", "60"))),
+                ine_failures_per_day=int(_get(env, "UM_INE_FAILURES_PER_DAY", "5")),
+            )
+            address_limit = (int(requests), int(window or "600"))
+        except ValueError as error:
+            raise SettingsError(f"a rate-limit variable is not a whole number: {error}") from error
         return cls(
             keycloak_url=_get(env, "UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
             realm=_get(env, "UM_REALM", "um"),
             client_id=_get(env, "UM_BRIDGE_CLIENT_ID", "bridge"),
             client_secret=env["UM_BRIDGE_CLIENT_SECRET"],
-            public_url=_get(env, "UM_BRIDGE_URL", "http://localhost:8000").rstrip("/"),
+            public_url=public_url,
             session_secret=env["UM_SESSION_SECRET"],
             university_name=_get(env, "UM_UNIVERSITY_NAME", "Université de Montpellier"),
             theme_dir=Path(_get(env, "UM_THEME_DIR", str(REPO_ROOT / "themes" / "um-activation"))),
@@ -69,6 +94,17 @@ class Settings:
             # The mail viewer exists only in dev mode: it shows every mail sent.
             mail_dir=Path(mail_dir) if (dev_mode and mail_dir) else None,
             portal_client_secret=env.get("UM_PORTAL_CLIENT_SECRET") or None,
+            portal_url=_get(env, "UM_PORTAL_URL", f"{public_url}/portal").rstrip("/"),
+            action_client_id=_get(env, "UM_ACTION_CLIENT_ID", "portal"),
+            action_redirect_uri=_get(env, "UM_ACTION_REDIRECT_URI", f"{public_url}/portal/login"),
+            university_domains=tuple(
+                d.strip().lower()
+                for d in _get(env, "UM_UNIVERSITY_DOMAINS", "umontpellier.fr").split(",")
+                if d.strip()
+            ),
+            limits=limits,
+            address_limit=address_limit,
+            charter=_flag(env.get("UM_CHARTER")),
         )
 
     @property

@@ -38,7 +38,12 @@ class LocalhostIsSecure(httpx.BaseTransport):
 def browser() -> httpx.Client:
     """An HTTP client that keeps cookies like a browser and does not follow redirects,
     so that each hop can be asserted."""
-    return httpx.Client(transport=LocalhostIsSecure(), follow_redirects=False, timeout=30)
+    return httpx.Client(
+        transport=LocalhostIsSecure(),
+        follow_redirects=False,
+        timeout=30,
+        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+    )
 
 
 SECURE_FLAG = re.compile(rb";\s*Secure(?=;|$)", re.I)

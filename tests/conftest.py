@@ -5,6 +5,7 @@ is no skip path."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import secrets
 import socket
 import threading
@@ -71,6 +72,13 @@ class Stack:
     smtp_port: int
     secrets: dict[str, str]
     bridge_port: int
+    sink: Any = None
+
+    def stop_smtp(self) -> None:
+        self.sink.stop()
+
+    def start_smtp(self) -> None:
+        self.sink = start_mail_sink(self.mail_dir, port=self.smtp_port)
 
     @property
     def url(self) -> str:
@@ -124,10 +132,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         f"(JDK {keycloak.java_major})"
     )
     try:
-        yield Stack(keycloak, mail_dir, smtp_port, values, bridge_port)
+        stack = Stack(keycloak, mail_dir, smtp_port, values, bridge_port, sink)
+        yield stack
     finally:
         keycloak.stop()
-        sink.stop()
+        with contextlib.suppress(Exception):
+            stack.sink.stop()
 
 
 @pytest.fixture(scope="session")
@@ -185,8 +195,14 @@ def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
     return make
 
 
+@dataclass
+class Bridge:
+    url: str
+    app: Any
+
+
 @pytest.fixture(scope="session")
-def bridge_url(stack: Stack) -> Iterator[str]:
+def bridge(stack: Stack) -> Iterator[Bridge]:
     """The real bridge app served by uvicorn on a free port, pointed at the test Keycloak."""
     port = stack.bridge_port
     settings = Settings.from_env(
@@ -198,13 +214,15 @@ def bridge_url(stack: Stack) -> Iterator[str]:
             "UM_BRIDGE_URL": f"http://localhost:{port}",
             "UM_DEV_MODE": "true",
             "UM_MAIL_DIR": str(stack.mail_dir),
+            "UM_UNIVERSITY_DOMAINS": "umontpellier.fr,umontpellier.example",
+            # Every test posts from 127.0.0.1: the per-address limit has its own test.
+            "UM_ADDRESS_LIMIT": "100000/600",
         }
     )
     from bridge.app import create_app
 
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -213,11 +231,31 @@ def bridge_url(stack: Stack) -> Iterator[str]:
             raise RuntimeError("the bridge did not start")
         time.sleep(0.05)
     try:
-        yield f"http://localhost:{port}"
+        yield Bridge(f"http://localhost:{port}", app)
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception):
             thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def bridge_url(bridge: Bridge) -> str:
+    return bridge.url
+
+
+@pytest.fixture
+def clock(bridge: Bridge) -> Iterator[Callable[[dt.datetime | None], None]]:
+    """clock(t) makes the bridge's "now" t (an aware datetime); clock(None) real time again.
+    Always restored after the test."""
+    real = bridge.app.state.clock
+
+    def set_now(value: dt.datetime | None) -> None:
+        bridge.app.state.clock = real if value is None else (lambda: value)
+
+    try:
+        yield set_now
+    finally:
+        bridge.app.state.clock = real
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bridge.domain.ratelimits import DailyCount
+
 
 @dataclass(frozen=True)
 class StudentRecord:
@@ -38,10 +40,21 @@ class Account:
     last_enrollment_year: int | None = None
     valid_until: dt.date | None = None
     required_actions: tuple[str, ...] = field(default=())
+    has_password: bool = False
+    # Rate-limit counters (admin-only attributes), see bridge.domain.ratelimits
+    mails_sent: DailyCount | None = None
+    last_mail_at: dt.datetime | None = None
+    ine_failures: DailyCount | None = None
 
     @property
     def has_rescue_email(self) -> bool:
         return bool(self.rescue_email)
+
+    @property
+    def activated(self) -> bool:
+        """A password of the student's own choosing: a temporary one (an activation key,
+        or a staff reset) still waits for UPDATE_PASSWORD."""
+        return self.has_password and "UPDATE_PASSWORD" not in self.required_actions
 
 
 def mask_email(address: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
@@ -28,6 +28,7 @@ from bridge.domain.errors import (
     ServiceUnavailable,
 )
 from bridge.domain.lifecycle import valid_until
+from bridge.domain.ratelimits import DailyCount, incremented
 
 # User-profile attribute names (declared in realm/um-realm.json).
 ATTR_INE = "ine"
@@ -36,6 +37,10 @@ ATTR_INSTITUTIONAL_EMAIL = "institutionalEmail"
 ATTR_AFFILIATION = "eduPersonAffiliation"
 ATTR_LAST_ENROLLMENT_YEAR = "lastEnrollmentYear"
 ATTR_VALID_UNTIL = "validUntil"
+# Rate-limit counters, admin-only (bridge.domain.ratelimits)
+ATTR_MAILS_SENT = "umMailsSent"
+ATTR_LAST_MAIL_AT = "umLastMailAt"
+ATTR_INE_FAILURES = "umIneFailures"
 
 
 def _error_body(error: KeycloakError) -> tuple[str | None, str]:
@@ -79,7 +84,15 @@ def _first(attributes: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def account_from_representation(rep: dict[str, Any]) -> Account:
+def _instant(raw: str | None) -> dt.datetime | None:
+    try:
+        value = dt.datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is None or value.tzinfo else None
+
+
+def account_from_representation(rep: dict[str, Any], *, has_password: bool = False) -> Account:
     attributes: dict[str, list[str]] = rep.get("attributes") or {}
     year = _first(attributes, ATTR_LAST_ENROLLMENT_YEAR)
     until = _first(attributes, ATTR_VALID_UNTIL)
@@ -97,6 +110,10 @@ def account_from_representation(rep: dict[str, Any]) -> Account:
         last_enrollment_year=int(year) if year and year.isdigit() else None,
         valid_until=dt.date.fromisoformat(until) if until else None,
         required_actions=tuple(rep.get("requiredActions") or ()),
+        has_password=has_password,
+        mails_sent=DailyCount.parse(_first(attributes, ATTR_MAILS_SENT)),
+        last_mail_at=_instant(_first(attributes, ATTR_LAST_MAIL_AT)),
+        ine_failures=DailyCount.parse(_first(attributes, ATTR_INE_FAILURES)),
     )
 
 
@@ -190,6 +207,73 @@ class KeycloakGateway:
         with domain_errors():
             rep = await self._admin.a_get_user(user_id)
         return account_from_representation(rep)
+
+    async def find_student(self, username: str) -> Account | None:
+        """The account with what activation needs to know: whether it has a password."""
+        with domain_errors():
+            users = await self._admin.a_get_users(
+                {"username": username, "exact": "true", "first": 0, "max": 2}
+            )
+            if not users:
+                return None
+            credentials = await self._admin.a_get_credentials(users[0]["id"])
+        has_password = any(c.get("type") == "password" for c in credentials)
+        return account_from_representation(users[0], has_password=has_password)
+
+    async def send_action_mail(
+        self,
+        account: Account,
+        actions: Sequence[str],
+        *,
+        lifespan: int,
+        client_id: str,
+        redirect_uri: str,
+    ) -> None:
+        """Keycloak mails a link to the rescue address, valid `lifespan` seconds; single use
+        when UPDATE_PASSWORD is among the actions. SMTP failure is ServiceUnavailable."""
+        with domain_errors():
+            await self._admin.a_send_update_account(
+                user_id=account.id,
+                payload=list(actions),
+                client_id=client_id,
+                lifespan=lifespan,
+                redirect_uri=redirect_uri,
+            )
+
+    async def record_mail_sent(self, account: Account, now: dt.datetime, today: dt.date) -> None:
+        def mutate(rep: dict[str, Any]) -> None:
+            attributes = rep["attributes"]
+            counter = DailyCount.parse(_first(attributes, ATTR_MAILS_SENT))
+            attributes[ATTR_MAILS_SENT] = [str(incremented(counter, today))]
+            attributes[ATTR_LAST_MAIL_AT] = [now.astimezone(dt.UTC).isoformat()]
+
+        await self._update(account.id, mutate)
+
+    async def record_ine_failure(self, account: Account, today: dt.date) -> None:
+        def mutate(rep: dict[str, Any]) -> None:
+            attributes = rep["attributes"]
+            counter = DailyCount.parse(_first(attributes, ATTR_INE_FAILURES))
+            attributes[ATTR_INE_FAILURES] = [str(incremented(counter, today))]
+
+        await self._update(account.id, mutate)
+
+    async def set_rescue_email(self, account: Account, address: str) -> None:
+        """A new, unverified rescue address; opening the next action link verifies it."""
+
+        def mutate(rep: dict[str, Any]) -> None:
+            rep["email"] = address
+            rep["emailVerified"] = False
+
+        await self._update(account.id, mutate)
+
+    async def _update(self, user_id: str, mutate: Callable[[dict[str, Any]], None]) -> None:
+        """Read, change, write back the whole representation: Keycloak replaces the
+        attribute set on PUT, so a partial one would drop the others."""
+        with domain_errors():
+            rep = await self._admin.a_get_user(user_id)
+            rep.setdefault("attributes", {})
+            mutate(rep)
+            await self._admin.a_update_user(user_id, rep)
 
     async def provision_account(
         self, record: StudentRecord, *, enabled: bool = True, groups: Sequence[str] = ("students",)

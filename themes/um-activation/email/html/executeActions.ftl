@@ -7,5 +7,5 @@
 <#assign deadline = (.now?long + linkExpiration * 60000)?number_to_datetime>
 <#import "template.ftl" as layout>
 <@layout.emailLayout>
-${kcSanitize(msg("um.executeActions.bodyHtml", link, deadline?string("HH'h'mm"), deadline?string("dd/MM/yyyy"), realmName, requiredActionsText, linkExpirationFormatter(linkExpiration)))?no_esc}
+${kcSanitize(msg("um.executeActions.bodyHtml", link, deadline?string("HH"), deadline?string("dd/MM/yyyy"), realmName, requiredActionsText, linkExpirationFormatter(linkExpiration), deadline?string("mm")))?no_esc}
 </@layout.emailLayout>

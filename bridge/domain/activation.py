@@ -1,0 +1,30 @@
+"""Activation (seed 000): which way a student goes after typing their identifier."""
+
+from __future__ import annotations
+
+import hmac
+from enum import Enum
+
+from bridge.domain.accounts import Account
+from bridge.domain.ine import Ine
+
+
+class Branch(Enum):
+    SEND_MAIL = "send_mail"  # step 3: a rescue email is on file
+    ASK_INE = "ask_ine"  # step 4: none on file, prove identity with the INE first
+    ALREADY_ACTIVE = "already_active"  # activated accounts go to lost password
+    EXPIRED = "expired"  # disabled: enrollment over, data kept
+
+
+def branch_for(account: Account) -> Branch:
+    if not account.enabled:
+        return Branch.EXPIRED
+    if account.activated:
+        return Branch.ALREADY_ACTIVE
+    return Branch.SEND_MAIL if account.has_rescue_email else Branch.ASK_INE
+
+
+def ine_matches(ine: Ine, account: Account) -> bool:
+    """Constant-time comparison: the time taken says nothing of how much matched."""
+    expected = (account.ine or "").upper().encode()
+    return hmac.compare_digest(ine.value.encode(), expected) and bool(expected)

@@ -1,0 +1,472 @@
+"""Activation, seed 000 steps 1 to 5, against the real Keycloak and SMTP sink."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import re
+import time
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+import pytest
+
+from bridge.domain.deadlines import PARIS
+from bridge.web.ratelimit import AddressLimiter
+from tests.browserless import browser, submit_login
+from tests.mailbox import action_link, mails_for, text_of, wait_for_mails
+
+OTHER_STUDENTS_INE = "1234567890V"  # valid BEA key, but not the test student's
+NEW_PASSWORD = "Nouveau-mdp-26"
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def csrf(client: httpx.Client, url: str) -> str:
+    page = client.get(url)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text[:300]
+    return match.group(1)
+
+
+def post(client: httpx.Client, bridge: Any, path: str, **data: str) -> httpx.Response:
+    """A form post with the session's CSRF token (which start() read from step 1)."""
+    return client.post(f"{bridge.url}{path}", data={"csrf_token": client.um_csrf, **data})  # type: ignore[attr-defined]
+
+
+def start(client: httpx.Client, bridge: Any, identifier: str) -> httpx.Response:
+    """Step 1: open the page (which resets the wizard), type the identifier."""
+    client.um_csrf = csrf(client, f"{bridge.url}/activation")  # type: ignore[attr-defined]
+    return post(client, bridge, "/activation", identifier=identifier)
+
+
+def follow(client: httpx.Client, bridge: Any, response: httpx.Response) -> httpx.Response:
+    assert response.status_code == 303, (response.status_code, response.text[:500])
+    return client.get(urljoin(bridge.url, response.headers["Location"]))
+
+
+def text(response: httpx.Response) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text)))
+
+
+def attribute(admin: httpx.Client, user_id: str, name: str) -> str | None:
+    values = (admin.get(f"/users/{user_id}").json().get("attributes") or {}).get(name)
+    return values[0] if values else None
+
+
+def no_rescue_student(make_user: Any) -> dict[str, Any]:
+    student = make_user(password=None, email=None, emailVerified=False)
+    assert not student.get("email")
+    return student
+
+
+def use_link(link: str, password: str = NEW_PASSWORD) -> httpx.Response:
+    """Open the mailed link as a browser would: the link page, its "continue" link, the
+    new-password form. Returns Keycloak's last answer."""
+    with browser() as client:
+        return _use_link(client, link, password)
+
+
+def _use_link(client: httpx.Client, link: str, password: str) -> httpx.Response:
+    page = client.get(link)
+    if page.status_code != 200:
+        return page
+    proceed = re.search(r'href="([^"]*login-actions/action-token[^"]*)"', page.text)
+    if not proceed:
+        return page  # an error page: expired, already used
+    answer = client.get(html.unescape(proceed.group(1)))
+    # Then Keycloak's required-action pages, in its order: the charter, the password.
+    for _ in range(5):
+        if answer.status_code in (302, 303):
+            answer = client.get(answer.headers["Location"])
+            continue
+        form = re.search(r'<form (?:[^>]*?id="([a-z-]+)")?[^>]*action="([^"]+)"', answer.text)
+        if not form:
+            return answer
+        if form.group(1) == "kc-passwd-update-form":
+            data = {"password-new": password, "password-confirm": password}
+        elif "TERMS_AND_CONDITIONS" in form.group(2):
+            data = {"accept": ""}
+        else:
+            return answer
+        answer = client.post(html.unescape(form.group(2)), data=data)
+    return answer
+
+
+# --- step 1 and 2 ----------------------------------------------------------------------
+
+
+def test_malformed_identifier_gets_a_clear_400(bridge: Any) -> None:
+    with browser() as client:
+        answer = start(client, bridge, "j martin<script>")
+    assert answer.status_code == 400
+    assert "Cet identifiant n'a pas la bonne forme" in text(answer)
+    assert "<script>" not in answer.text
+
+
+def test_unknown_identifier_gets_the_seed_advice(bridge: Any) -> None:
+    with browser() as client:
+        answer = start(client, bridge, "zzinconnu999")
+    assert answer.status_code == 404
+    page = text(answer)
+    assert "Vérifiez tout d'abord que vous entrez correctement votre identifiant" in page
+    assert "au minimum 15 minutes auparavant, contactez votre service de scolarité" in page
+    assert 'id="um-support-link"' in answer.text
+
+
+def test_expired_account_has_its_own_message(bridge: Any, make_user: Any) -> None:
+    student = make_user(password=None, enabled=False, attributes={"validUntil": ["2025-12-31"]})
+    with browser() as client:
+        answer = start(client, bridge, student["username"])
+    assert answer.status_code == 403
+    page = text(answer)
+    assert "Votre compte a expiré le 31/12/2025" in page
+    assert "Vos données sont conservées" in page
+    assert not mails_for(bridge.app.state.settings.mail_dir, student["email"])
+
+
+def test_activated_account_is_sent_to_lost_password(bridge: Any, make_user: Any) -> None:
+    student = make_user()  # has a password of their own
+    with browser() as client:
+        answer = start(client, bridge, student["username"].upper())  # case is ignored
+        assert answer.status_code == 409
+        assert 'href="/lost-password"' in answer.text
+        # And the INE path stays closed: there is no wizard state to use it with.
+        assert client.get(f"{bridge.url}/activation/ine").status_code == 303
+
+
+def test_account_activated_meanwhile_is_refused_the_ine_path(
+    bridge: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    student = no_rescue_student(make_user)
+    with browser() as client:
+        assert start(client, bridge, student["username"]).headers["Location"] == "/activation/ine"
+        admin.put(
+            f"/users/{student['id']}/reset-password",
+            json={"type": "password", "value": "Deja-Active-1", "temporary": False},
+        ).raise_for_status()
+        answer = post(client, bridge, "/activation/ine", ine="0123456789M")
+    assert answer.status_code == 409
+
+
+# --- branch "rescue email on file": steps 3, 3-1 ----------------------------------------
+
+
+def test_rescue_email_on_file_gets_the_mail(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    student = make_user(password=None)
+    with browser() as client:
+        page = follow(client, bridge, start(client, bridge, student["username"]))
+    assert page.status_code == 200
+    assert "Étape 3" in text(page)
+    masked = re.search(r'id="um-masked-email">([^<]+)<', page.text)
+    assert masked and masked.group(1).startswith("r***") and "@e***e.org" in masked.group(1)
+    assert student["email"] not in page.text
+    assert "jusqu'à 23h59" in text(page)
+    assert "courriers indésirables" in text(page)
+
+    [mail] = wait_for_mails(stack.mail_dir, student["email"])
+    assert mail["Subject"] == "Votre compte informatique : lien pour choisir votre mot de passe"
+    body = text_of(mail)
+    assert "valable jusqu'à 23h59 (heure de Paris)" in body
+    assert "reprenez la procédure depuis le début" in body
+    assert mail.get_body(preferencelist=("html",)) is not None
+    today = dt.datetime.now(PARIS).date().isoformat()
+    assert attribute(admin, student["id"], "umMailsSent") == f"{today}:1"
+
+
+def test_resend_waits_for_the_interval_then_sends(
+    bridge: Any, stack: Any, make_user: Any, clock: Any
+) -> None:
+    student = make_user(password=None)
+    now = dt.datetime.now(PARIS).replace(hour=10, minute=0, second=0, microsecond=0)
+    clock(now)
+    with browser() as client:
+        follow(client, bridge, start(client, bridge, student["username"]))
+        too_soon = post(client, bridge, "/activation/resend")
+        assert too_soon.status_code == 429
+        assert "Patientez 60 secondes" in text(too_soon)
+        assert too_soon.headers["Retry-After"] == "60"
+        assert len(wait_for_mails(stack.mail_dir, student["email"])) == 1
+
+        clock(now + dt.timedelta(seconds=61))
+        again = post(client, bridge, "/activation/resend")
+        assert again.headers["Location"] == "/activation/mail-sent"
+    assert len(wait_for_mails(stack.mail_dir, student["email"], count=2)) == 2
+
+
+def test_daily_mail_limit(bridge: Any, stack: Any, make_user: Any, admin: httpx.Client) -> None:
+    today = dt.datetime.now(PARIS).date().isoformat()
+    student = make_user(password=None)
+    rep = admin.get(f"/users/{student['id']}").json()
+    rep["attributes"]["umMailsSent"] = [f"{today}:5"]
+    admin.put(f"/users/{student['id']}", json=rep).raise_for_status()
+    with browser() as client:
+        answer = start(client, bridge, student["username"])
+    assert answer.status_code == 429
+    assert "nombre maximal de mails" in text(answer)
+    time.sleep(1)
+    assert not mails_for(stack.mail_dir, student["email"])
+
+
+def test_yesterdays_count_does_not_limit_today(bridge: Any, make_user: Any, admin: Any) -> None:
+    yesterday = (dt.datetime.now(PARIS).date() - dt.timedelta(days=1)).isoformat()
+    student = make_user(password=None)
+    rep = admin.get(f"/users/{student['id']}").json()
+    rep["attributes"]["umMailsSent"] = [f"{yesterday}:5"]
+    admin.put(f"/users/{student['id']}", json=rep).raise_for_status()
+    with browser() as client:
+        assert start(client, bridge, student["username"]).status_code == 303
+
+
+# --- branch "no rescue email": steps 4, 4-1, 5 ------------------------------------------
+
+
+def test_no_rescue_email_goes_through_the_ine(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    student = no_rescue_student(make_user)
+    today = dt.datetime.now(PARIS).date().isoformat()
+    with browser() as client:
+        answer = start(client, bridge, student["username"])
+        assert answer.headers["Location"] == "/activation/ine"
+        assert "Étape 4" in text(follow(client, bridge, answer))
+        # The rescue-email step is closed until the INE is proven.
+        assert client.get(f"{bridge.url}/activation/rescue-email").status_code == 303
+
+        wrong_key = post(client, bridge, "/activation/ine", ine="0123456789A")
+        assert wrong_key.status_code == 400
+        assert "vérifiez le dernier caractère" in text(wrong_key)
+        malformed = post(client, bridge, "/activation/ine", ine="12345")
+        assert malformed.status_code == 400
+        assert "n'a pas la bonne forme" in text(malformed)
+        assert attribute(admin, student["id"], "umIneFailures") is None  # typos don't count
+
+        someone_else = post(client, bridge, "/activation/ine", ine=OTHER_STUDENTS_INE)
+        assert someone_else.status_code == 400
+        assert "ne correspond pas à votre compte" in text(someone_else)
+        assert attribute(admin, student["id"], "umIneFailures") == f"{today}:1"
+
+        right = post(client, bridge, "/activation/ine", ine=" 0123 4567 89m ")
+        assert right.headers["Location"] == "/activation/rescue-email"
+        assert "Étape 4-1" in text(follow(client, bridge, right))
+
+        mismatch = post(
+            client,
+            bridge,
+            "/activation/rescue-email",
+            email="jeanne@example.org",
+            email_confirm="jeanne@example.com",
+        )
+        assert mismatch.status_code == 400
+        assert "Les deux adresses saisies sont différentes" in text(mismatch)
+        own_domain = post(
+            client,
+            bridge,
+            "/activation/rescue-email",
+            email="j@etu.umontpellier.example",
+            email_confirm="j@etu.umontpellier.example",
+        )
+        assert own_domain.status_code == 400
+        assert "adresse personnelle" in text(own_domain)
+        assert not admin.get(f"/users/{student['id']}").json().get("email")  # nothing written
+
+        address = f"perso.{student['username']}@example.net"
+        done = post(
+            client, bridge, "/activation/rescue-email", email=address, email_confirm=address.upper()
+        )
+        assert "Consultez votre messagerie" in text(follow(client, bridge, done))
+    stored = admin.get(f"/users/{student['id']}").json()
+    assert stored["email"] == address
+    assert stored["emailVerified"] is False
+    wait_for_mails(stack.mail_dir, address)
+
+
+def test_ine_failures_lock_the_step_until_tomorrow(
+    bridge: Any, make_user: Any, admin: httpx.Client, clock: Any
+) -> None:
+    student = no_rescue_student(make_user)
+    with browser() as client:
+        start(client, bridge, student["username"])
+        for _ in range(5):
+            assert (
+                post(client, bridge, "/activation/ine", ine=OTHER_STUDENTS_INE).status_code == 400
+            )
+        locked = post(client, bridge, "/activation/ine", ine="0123456789M")  # even the right one
+        assert locked.status_code == 429
+        assert "bloquée jusqu'à demain" in text(locked)
+
+        clock(dt.datetime.now(PARIS) + dt.timedelta(days=1))
+        start(client, bridge, student["username"])
+        assert post(client, bridge, "/activation/ine", ine="0123456789M").status_code == 303
+
+
+def test_change_of_rescue_email_after_the_ine(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client, clock: Any
+) -> None:
+    student = make_user(password=None)
+    now = dt.datetime.now(PARIS).replace(hour=9, minute=0, second=0, microsecond=0)
+    clock(now)
+    with browser() as client:
+        page = follow(client, bridge, start(client, bridge, student["username"]))
+        assert 'href="/activation/ine"' in page.text  # "Modifier l'adresse mail de secours"
+        assert post(client, bridge, "/activation/ine", ine="0123456789M").status_code == 303
+        clock(now + dt.timedelta(minutes=2))
+        address = f"nouvelle.{student['username']}@example.com"
+        done = post(
+            client, bridge, "/activation/rescue-email", email=address, email_confirm=address
+        )
+        assert done.headers["Location"] == "/activation/mail-sent"
+    assert admin.get(f"/users/{student['id']}").json()["email"] == address
+    wait_for_mails(stack.mail_dir, address)
+
+
+# --- after the link ----------------------------------------------------------------------
+
+
+def test_link_sets_the_password_and_the_student_signs_in_to_the_portal(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    student = make_user(password=None, emailVerified=False)
+    with browser() as client:
+        start(client, bridge, student["username"])
+    link = action_link(wait_for_mails(stack.mail_dir, student["email"])[0])
+
+    with browser() as client:
+        done = _use_link(client, link, NEW_PASSWORD)
+        assert done.status_code == 200
+        assert "votre mot de passe est enregistré" in text(done)
+        back = re.search(r'href="([^"]+)"[^>]*>\s*» Se connecter au portail', done.text)
+        assert back, done.text[-1500:]
+        # "Se connecter au portail": the portal's login, then Keycloak's form.
+        portal_login = client.get(html.unescape(back.group(1)))
+        authorize = client.get(portal_login.headers["Location"])
+        answer = submit_login(client, authorize, student["username"], NEW_PASSWORD)
+        callback = client.get(answer.headers["Location"])
+        portal = client.get(urljoin(bridge.url, callback.headers["Location"]))
+    assert f'id="um-portal-username">{student["username"]}<' in portal.text
+    user = admin.get(f"/users/{student['id']}").json()
+    assert user["emailVerified"] is True  # opening the link proved the rescue address
+    assert "UPDATE_PASSWORD" not in user.get("requiredActions", [])
+
+
+def test_link_works_only_once(bridge: Any, stack: Any, make_user: Any) -> None:
+    student = make_user(password=None)
+    with browser() as client:
+        start(client, bridge, student["username"])
+    link = action_link(wait_for_mails(stack.mail_dir, student["email"])[0])
+    assert "votre mot de passe est enregistré" in text(use_link(link))
+    second = use_link(link, "Autre-mdp-2026")
+    assert "votre mot de passe est enregistré" not in text(second)
+    assert "expiré ou a déjà servi" in text(second) or "a expiré" in text(second)
+
+
+def test_link_is_refused_after_its_deadline(
+    bridge: Any, stack: Any, make_user: Any, clock: Any
+) -> None:
+    """23:59:57 on the bridge's clock: Keycloak gets a 2-second lifespan."""
+    student = make_user(password=None)
+    clock(dt.datetime.now(PARIS).replace(hour=23, minute=59, second=57, microsecond=0))
+    with browser() as client:
+        page = follow(client, bridge, start(client, bridge, student["username"]))
+        assert "Il ne reste que 0 minute(s)" in text(page)
+    link = action_link(wait_for_mails(stack.mail_dir, student["email"])[0])
+    time.sleep(3)
+    expired = use_link(link)
+    assert "votre mot de passe est enregistré" not in text(expired)
+    assert "a expiré" in text(expired)
+
+
+def test_charter_is_accepted_on_the_same_path(bridge: Any, stack: Any, make_user: Any) -> None:
+    settings = bridge.app.state.settings
+    bridge.app.state.settings = dataclasses.replace(settings, charter=True)
+    try:
+        student = make_user(password=None)
+        with browser() as client:
+            start(client, bridge, student["username"])
+    finally:
+        bridge.app.state.settings = settings
+    link = action_link(wait_for_mails(stack.mail_dir, student["email"])[0])
+    seen: list[str] = []
+    with browser() as client:
+        original_post = client.post
+
+        def recording_post(url: str, **kwargs: Any) -> httpx.Response:
+            seen.append(re.sub(r".*execution=([A-Z_]+).*", r"\1", url))
+            return original_post(url, **kwargs)
+
+        client.post = recording_post  # type: ignore[method-assign]
+        done = _use_link(client, link, NEW_PASSWORD)
+    assert sorted(seen) == ["TERMS_AND_CONDITIONS", "UPDATE_PASSWORD"]
+    assert "votre mot de passe est enregistré" in text(done)
+
+
+def test_english_student_gets_the_mail_in_english(bridge: Any, stack: Any, make_user: Any) -> None:
+    student = make_user(password=None)
+    student_attributes = student["attributes"]
+    student_attributes["locale"] = ["en"]
+    with stack.admin() as admin:
+        rep = admin.get(f"/users/{student['id']}").json()
+        rep["attributes"] = {**rep.get("attributes", {}), "locale": ["en"]}
+        admin.put(f"/users/{student['id']}", json=rep).raise_for_status()
+    with browser() as client:
+        start(client, bridge, student["username"])
+    [mail] = wait_for_mails(stack.mail_dir, student["email"])
+    assert mail["Subject"] == "Your IT account: link to choose your password"
+    assert "this link is valid until 23:59 (Paris time)" in text_of(mail)
+
+
+# --- failures and per-address limit ------------------------------------------------------
+
+
+def test_smtp_down_gives_a_clear_page_and_consumes_nothing(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    student = make_user(password=None)
+    stack.stop_smtp()
+    try:
+        with browser() as client:
+            answer = start(client, bridge, student["username"])
+    finally:
+        stack.start_smtp()
+    assert answer.status_code == 503
+    assert "Rien n'a été modifié" in text(answer)
+    assert attribute(admin, student["id"], "umMailsSent") is None
+    with browser() as client:  # and it works once the mail server is back
+        assert start(client, bridge, student["username"]).status_code == 303
+    wait_for_mails(stack.mail_dir, student["email"])
+
+
+def test_per_address_limit(bridge: Any, make_user: Any) -> None:
+    limiter = bridge.app.state.address_limiter
+    bridge.app.state.address_limiter = AddressLimiter(2, 600)
+    try:
+        with browser() as client:
+            assert start(client, bridge, "zzinconnu001").status_code == 404
+            assert start(client, bridge, "zzinconnu002").status_code == 404
+            third = start(client, bridge, "zzinconnu003")
+    finally:
+        bridge.app.state.address_limiter = limiter
+    assert third.status_code == 429
+    assert "Trop de demandes depuis votre connexion" in text(third)
+
+
+def test_posting_without_the_csrf_token_is_refused(bridge: Any, make_user: Any) -> None:
+    student = make_user(password=None)
+    answer = httpx.post(
+        f"{bridge.url}/activation",
+        data={"identifier": student["username"]},
+        headers={"accept": "text/html"},
+    )
+    assert answer.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/activation/mail-sent", "/activation/rescue-email"])
+def test_later_steps_without_a_wizard_go_back_to_step_1(bridge: Any, path: str) -> None:
+    answer = httpx.get(f"{bridge.url}{path}")
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/activation"
