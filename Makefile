@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else lives in scripts/.
-.PHONY: dev test lint
+.PHONY: dev test lint bench
 
 dev:
 	@bash scripts/dev $(ARGS)
@@ -9,3 +9,6 @@ test:
 
 lint:
 	@bash scripts/lint
+
+bench:
+	@bash scripts/bootstrap && .venv/bin/python bench/activation.py

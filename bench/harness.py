@@ -1,0 +1,116 @@
+"""A private stack for benchmarks: Keycloak (fresh data), the SMTP sink, the bridge in its
+own process, all on free loopback ports. Nothing else runs against it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
+from bridge.devstack.mailsink import start_mail_sink
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> str:
+    return (
+        f"p50 {percentile(values, 50) * 1000:7.1f} ms   p95 {percentile(values, 95) * 1000:7.1f} ms"
+        f"   mean {statistics.fmean(values) * 1000:7.1f} ms   n={len(values)}"
+    )
+
+
+@dataclass
+class BenchStack:
+    keycloak: KeycloakInstance
+    bridge_url: str
+    secrets: dict[str, str]
+    mail_dir: Path
+
+    def admin(self) -> httpx.Client:
+        token = self.keycloak.admin_token()
+        return httpx.Client(
+            base_url=f"{self.keycloak.url}/admin/realms/um",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+
+
+@contextlib.contextmanager
+def bench_stack(bridge_env: dict[str, str] | None = None) -> Iterator[BenchStack]:
+    mail_dir = Path(tempfile.mkdtemp(prefix="bench-mail-"))
+    smtp_port, bridge_port = free_port(), free_port()
+    values = {
+        name: secrets.token_urlsafe(24)
+        for name in (
+            "UM_BRIDGE_CLIENT_SECRET",
+            "UM_PORTAL_CLIENT_SECRET",
+            "UM_CONSOLE_CLIENT_SECRET",
+        )
+    }
+    bridge_url = f"http://localhost:{bridge_port}"
+    sink = start_mail_sink(mail_dir, port=smtp_port)
+    keycloak = KeycloakInstance(
+        REPO_ROOT / "var" / "bench-keycloak",
+        http_port=free_port(),
+        management_port=free_port(),
+        env={
+            **values,
+            "UM_SMTP_HOST": "127.0.0.1",
+            "UM_SMTP_PORT": str(smtp_port),
+            "UM_BRIDGE_URL": bridge_url,
+        },
+        admin_password=secrets.token_urlsafe(16),
+    )
+    keycloak.install(fresh=True)
+    keycloak.start()
+    env = {
+        **os.environ,
+        **values,
+        "UM_KEYCLOAK_URL": keycloak.url,
+        "UM_BRIDGE_URL": bridge_url,
+        "UM_SESSION_SECRET": secrets.token_urlsafe(32),
+        "UM_ADDRESS_LIMIT": "1000000/60",
+        **(bridge_env or {}),
+    }
+    bridge = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "bridge", "serve", "--port", str(bridge_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{bridge_url}/readyz", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bridge did not become ready")
+            time.sleep(0.2)
+        yield BenchStack(keycloak, bridge_url, values, mail_dir)
+    finally:
+        bridge.terminate()
+        bridge.wait(10)
+        keycloak.stop()
+        sink.stop()
