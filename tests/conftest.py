@@ -261,3 +261,9 @@ def clock(bridge: Bridge) -> Iterator[Callable[[dt.datetime | None], None]]:
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def free_port_url() -> str:
+    """An address on which nothing listens: a Keycloak that is down."""
+    return f"http://127.0.0.1:{free_port()}"

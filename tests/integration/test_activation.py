@@ -470,3 +470,33 @@ def test_later_steps_without_a_wizard_go_back_to_step_1(bridge: Any, path: str) 
     answer = httpx.get(f"{bridge.url}{path}")
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/activation"
+
+
+@pytest.mark.anyio
+async def test_keycloak_down_gives_a_clear_503_page(free_port_url: str) -> None:
+    """The bridge pointed at a port where no Keycloak answers."""
+    import secrets
+
+    from bridge.app import create_app
+    from bridge.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "UM_KEYCLOAK_URL": free_port_url,
+            "UM_BRIDGE_CLIENT_SECRET": "x",
+            "UM_SESSION_SECRET": secrets.token_urlsafe(16),
+        }
+    )
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as client:
+        page = await client.get("/activation")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        answer = await client.post(
+            "/activation",
+            data={"csrf_token": token.group(1), "identifier": "jmartin001"},
+            headers={"accept": "text/html"},
+        )
+    assert answer.status_code == 503
+    assert "Service momentanément indisponible" in answer.text
+    assert "Rien n'a été modifié" in html.unescape(answer.text)
