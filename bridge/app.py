@@ -18,7 +18,7 @@ from bridge.domain.deadlines import PARIS
 from bridge.domain.errors import ServiceUnavailable
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.settings import Settings
-from bridge.web import activation, devmail, health, pages, portal
+from bridge.web import activation, devmail, health, lost_password, pages, portal
 from bridge.web.csrf import csrf_field
 from bridge.web.ratelimit import AddressLimiter
 from bridge.web.security import SecurityHeadersMiddleware
@@ -51,6 +51,8 @@ def create_app(
         Route("/activation/resend", activation.resend, methods=["POST"]),
         Route("/activation/ine", activation.ine, methods=["GET", "POST"]),
         Route("/activation/rescue-email", activation.rescue_email, methods=["GET", "POST"]),
+        Route("/lost-password", lost_password.lost_password, methods=["GET", "POST"]),
+        Route("/lost-password/mail-sent", lost_password.mail_sent),
         # One stylesheet for Keycloak's pages and ours: served from the theme itself.
         Mount(
             "/static/theme",
@@ -63,6 +65,7 @@ def create_app(
             Route("/portal", portal.portal, name="portal"),
             Route("/portal/login", portal.login),
             Route("/portal/callback", portal.callback),
+            Route("/portal/password", portal.change_password),
             Route("/portal/logout", portal.logout, methods=["POST"]),
         ]
     if settings.dev_mode and settings.mail_dir:
@@ -128,6 +131,8 @@ def create_app(
     app.state.templates.env.globals.update(
         university_name=settings.university_name,
         support_url=settings.support_url,
+        desk_room=settings.desk_room,
+        desk_hours=settings.desk_hours,
         csrf_field=csrf_field,
         dev_mode=settings.dev_mode,
         portal_enabled=bool(settings.portal_client_secret),

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bridge.gateway.keycloak import KeycloakGateway
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -81,6 +86,47 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _jobs_gateway() -> KeycloakGateway:
+    """Jobs act as a confidential client's service account: UM_JOBS_CLIENT_ID and
+    UM_JOBS_CLIENT_SECRET, by default the bridge's own (UM_BRIDGE_CLIENT_SECRET)."""
+    from bridge.gateway.keycloak import KeycloakGateway
+
+    secret = os.environ.get("UM_JOBS_CLIENT_SECRET") or os.environ.get("UM_BRIDGE_CLIENT_SECRET")
+    if not secret:
+        raise SystemExit("set UM_JOBS_CLIENT_SECRET (or UM_BRIDGE_CLIENT_SECRET)")
+    return KeycloakGateway.for_client(
+        os.environ.get("UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
+        os.environ.get("UM_REALM", "um"),
+        os.environ.get("UM_JOBS_CLIENT_ID", "bridge"),
+        secret,
+    )
+
+
+def cmd_activation_keys(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bridge.jobs.activation_keys import issue_activation_keys
+
+    out = Path(args.out)
+    if out.exists():
+        print(f"{out} exists: an export is written once; choose a new file", file=sys.stderr)
+        return 2
+    usernames = None if args.all_pending else args.usernames
+    if not usernames and not args.all_pending:
+        print("name students, or --all-pending", file=sys.stderr)
+        return 2
+    report = asyncio.run(issue_activation_keys(_jobs_gateway(), out, usernames))
+    print(f"{len(report.issued)} key(s) written to {out} (mode 0600)")
+    for label, names in (
+        ("already activated, no key", report.skipped_activated),
+        ("disabled, no key", report.skipped_disabled),
+        ("unknown", report.unknown),
+    ):
+        if names:
+            print(f"{label}: {', '.join(names)}")
+    return 0 if not report.unknown else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     sink.add_argument("--port", type=int, default=1025)
     sink.add_argument("--dir", default="var/mail")
     sink.set_defaults(func=cmd_mail_sink)
+
+    keys = sub.add_parser(
+        "activation-keys", help="issue printed activation keys (temporary passwords) to students"
+    )
+    keys.add_argument("--out", required=True, help="new CSV file for printing (never overwritten)")
+    keys.add_argument(
+        "--all-pending", action="store_true", help="every student who has no password yet"
+    )
+    keys.add_argument("usernames", nargs="*")
+    keys.set_defaults(func=cmd_activation_keys)
 
     dev = sub.add_parser("dev", help="the whole stack locally, with demo data (make dev)")
     dev.add_argument("--fresh", action="store_true", help="drop dev data and re-import the realm")

@@ -54,6 +54,9 @@ class Settings:
     address_limit: tuple[int, int] = (30, 600)
     # The deployment's IT charter: accepted on the activation path when enabled.
     charter: bool = False
+    # The in-person desk for students without a rescue email (seed 004: room K103).
+    desk_room: str = "salle K103 (1er étage du bâtiment K)"
+    desk_hours: str = "du lundi au vendredi, de 9h à 17h"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +108,8 @@ class Settings:
             limits=limits,
             address_limit=address_limit,
             charter=_flag(env.get("UM_CHARTER")),
+            desk_room=_get(env, "UM_DESK_ROOM", "salle K103 (1er étage du bâtiment K)"),
+            desk_hours=_get(env, "UM_DESK_HOURS", "du lundi au vendredi, de 9h à 17h"),
         )
 
     @property

@@ -77,7 +77,7 @@ async def load_demo(
         elif state == "activation_key":
             secret = DEMO_ACTIVATION_KEY
             if created:
-                await gateway.set_password(account.id, DEMO_ACTIVATION_KEY, temporary=True)
+                await gateway.issue_activation_key(account, DEMO_ACTIVATION_KEY)
         notes = {
             "pending": "à activer, adresse de secours connue"
             if record.rescue_email

@@ -220,6 +220,49 @@ class KeycloakGateway:
         has_password = any(c.get("type") == "password" for c in credentials)
         return account_from_representation(users[0], has_password=has_password)
 
+    async def find_by_ine(self, ine: str) -> Account | None:
+        """The account whose INE this is (exact, case-insensitive); Conflict if several
+        accounts share it, which the SIS should never produce."""
+        with domain_errors():
+            users = await self._admin.a_get_users(
+                {"q": f"{ATTR_INE}:{ine}", "exact": "true", "first": 0, "max": 2}
+            )
+        if len(users) > 1:
+            raise Conflict("several accounts share this INE")
+        return await self.find_student(users[0]["username"]) if users else None
+
+    async def issue_activation_key(self, account: Account, key: str) -> None:
+        """The key becomes a temporary password: the first login with it forces a new
+        password (UPDATE_PASSWORD) and the rescue-email check (UPDATE_EMAIL)."""
+        with domain_errors():
+            await self._admin.a_set_user_password(account.id, key, temporary=True)
+
+        def mutate(rep: dict[str, Any]) -> None:
+            actions = list(rep.get("requiredActions") or [])
+            rep["requiredActions"] = actions + [
+                a for a in ("UPDATE_PASSWORD", "UPDATE_EMAIL") if a not in actions
+            ]
+
+        await self._update(account.id, mutate)
+
+    async def pending_students(self, page_size: int = 100) -> list[Account]:
+        """Members of `students` who have no password yet (never activated, no key)."""
+        found: list[Account] = []
+        with domain_errors():
+            group = await self._admin.a_get_group_by_path("/students")
+            first = 0
+            while True:
+                members = await self._admin.a_get_group_members(
+                    group["id"], {"first": first, "max": page_size}
+                )
+                for member in members:
+                    credentials = await self._admin.a_get_credentials(member["id"])
+                    if not any(c.get("type") == "password" for c in credentials):
+                        found.append(account_from_representation(member))
+                if len(members) < page_size:
+                    return found
+                first += page_size
+
     async def send_action_mail(
         self,
         account: Account,

@@ -38,9 +38,18 @@ def _client(request: Request) -> Any:
     return request.app.state.oauth.portal
 
 
+NOTICES = {
+    "password.success": "Votre mot de passe a été modifié : le changement prend effet "
+    "immédiatement.",
+    "password.cancelled": "Le changement de mot de passe a été annulé.",
+    "password.error": "Le mot de passe n'a pas pu être modifié.",
+}
+
+
 async def portal(request: Request) -> Response:
     user = request.session.get(SESSION_KEY)
-    return render(request, "portal.html", {"user": user})
+    notice = NOTICES.get(request.session.pop("portal_notice", ""), "")
+    return render(request, "portal.html", {"user": user, "notice": notice})
 
 
 async def login(request: Request) -> Response:
@@ -50,7 +59,25 @@ async def login(request: Request) -> Response:
     return response
 
 
+async def change_password(request: Request) -> Response:
+    """F4: Keycloak's application-initiated UPDATE_PASSWORD, on the themed page; the new
+    password takes effect at once, and the page offers to sign out the other sessions."""
+    if not request.session.get(SESSION_KEY):
+        return RedirectResponse("/portal", status_code=303)
+    settings: Settings = request.app.state.settings
+    redirect_uri = f"{settings.public_url}/portal/callback"
+    response: Response = await _client(request).authorize_redirect(
+        request, redirect_uri, kc_action="UPDATE_PASSWORD"
+    )
+    return response
+
+
 async def callback(request: Request) -> Response:
+    action_status = request.query_params.get("kc_action_status")
+    if action_status and "code" not in request.query_params:
+        # Cancelled before Keycloak issued a code: the session is unchanged.
+        request.session["portal_notice"] = f"password.{action_status}"
+        return RedirectResponse("/portal", status_code=303)
     try:
         token = await _client(request).authorize_access_token(request)
     except OAuthError as error:
@@ -66,6 +93,8 @@ async def callback(request: Request) -> Response:
         "claims": {k: v for k, v in claims.items() if k not in {"nonce", "at_hash"}},
         "id_token": token.get("id_token"),
     }
+    if action_status:
+        request.session["portal_notice"] = f"password.{action_status}"
     return RedirectResponse("/portal", status_code=303)
 
 
