@@ -22,10 +22,17 @@ import uvicorn
 
 from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
 from bridge.devstack.mailsink import start_mail_sink
+from bridge.domain.ine import BEA_KEYS
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.settings import Settings
 
 REALM = "um"
+
+
+def random_ine() -> str:
+    """A well-formed INE-BEA with its check key, unique enough for one test session."""
+    digits = f"{secrets.randbelow(10**10):010d}"
+    return digits + BEA_KEYS[int(digits) % 23]
 
 
 def free_port() -> int:
@@ -174,7 +181,7 @@ def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
             "emailVerified": True,
             "groups": list(groups),
             "attributes": {
-                "ine": ["0123456789M"],
+                "ine": [random_ine()],
                 "supannEtuId": [suffix],
                 "institutionalEmail": [f"jeanne.{suffix}@etu.umontpellier.example"],
                 "eduPersonAffiliation": ["student"],
