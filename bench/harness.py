@@ -66,6 +66,7 @@ def bench_stack(bridge_env: dict[str, str] | None = None) -> Iterator[BenchStack
             "UM_BRIDGE_CLIENT_SECRET",
             "UM_PORTAL_CLIENT_SECRET",
             "UM_CONSOLE_CLIENT_SECRET",
+            "UM_PROVISIONING_CLIENT_SECRET",
         )
     }
     bridge_url = f"http://localhost:{bridge_port}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import os
 import sys
 import time
@@ -86,20 +87,143 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
 def _jobs_gateway() -> KeycloakGateway:
-    """Jobs act as a confidential client's service account: UM_JOBS_CLIENT_ID and
-    UM_JOBS_CLIENT_SECRET, by default the bridge's own (UM_BRIDGE_CLIENT_SECRET)."""
+    """Jobs act as the `provisioning` client's service account (docs/lifecycle.md lists
+    its roles): UM_PROVISIONING_CLIENT_ID, UM_PROVISIONING_CLIENT_SECRET."""
     from bridge.gateway.keycloak import KeycloakGateway
 
-    secret = os.environ.get("UM_JOBS_CLIENT_SECRET") or os.environ.get("UM_BRIDGE_CLIENT_SECRET")
+    secret = os.environ.get("UM_PROVISIONING_CLIENT_SECRET")
     if not secret:
-        raise SystemExit("set UM_JOBS_CLIENT_SECRET (or UM_BRIDGE_CLIENT_SECRET)")
+        raise SystemExit("set UM_PROVISIONING_CLIENT_SECRET (the provisioning client's secret)")
     return KeycloakGateway.for_client(
         os.environ.get("UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
         os.environ.get("UM_REALM", "um"),
-        os.environ.get("UM_JOBS_CLIENT_ID", "bridge"),
+        os.environ.get("UM_PROVISIONING_CLIENT_ID", "provisioning"),
         secret,
+        timeout=120,
     )
+
+
+def _today(args: argparse.Namespace) -> dt.date:
+    from bridge.domain.deadlines import PARIS
+
+    return args.today or dt.datetime.now(PARIS).date()
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from error
+
+
+class _Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = max(total, 1)
+        self.enabled = enabled
+        self.shown = -1
+
+    def __call__(self, done: int) -> None:
+        percent = min(100, done * 100 // self.total)
+        if self.enabled and percent != self.shown:
+            self.shown = percent
+            bar = "#" * (percent // 4)
+            print(f"\r[{bar:<25}] {percent:3d}%", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.enabled and self.shown >= 0:
+            print(file=sys.stderr)
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from bridge.domain.errors import ServiceUnavailable
+    from bridge.jobs.provision import provision
+    from bridge.jobs.sis_reader import ExportError
+
+    path = Path(args.file)
+    keys = Path(args.activation_keys) if args.activation_keys else None
+    if keys is not None and keys.exists():
+        print(f"{keys} exists: an export is written once; choose a new file", file=sys.stderr)
+        return EXIT_UNUSABLE_INPUT
+    lines: list[str] = []
+    verbose = args.dry_run and not args.json
+
+    def report(line: str) -> None:
+        if verbose or line.startswith("rejected"):
+            lines.append(line)
+            if not args.json:
+                print(line)
+
+    size = path.stat().st_size if path.is_file() else 0
+    progress = _Progress(size, enabled=sys.stderr.isatty() and not args.json)
+    started = time.monotonic()
+    try:
+        summary = asyncio.run(
+            provision(
+                _jobs_gateway(),
+                path,
+                today=_today(args),
+                dry_run=args.dry_run,
+                batch_size=args.batch_size,
+                report=report,
+                progress=progress,
+                keys_out=keys,
+            )
+        )
+    except ExportError as error:
+        progress.close()
+        print(f"unusable export, nothing was written: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE_INPUT
+    except ServiceUnavailable as error:
+        progress.close()
+        print(f"Keycloak unavailable: {error}; what was written is safe to re-run", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    progress.close()
+    result = {**summary.as_dict(), "seconds": round(time.monotonic() - started, 1)}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        mode = " (dry run: nothing written)" if args.dry_run else ""
+        print(
+            f"created {summary.created}, updated {summary.updated}, re-enabled "
+            f"{summary.reenabled}, unchanged {summary.unchanged}, rejected "
+            f"{len(summary.rejected)} in {result['seconds']} s{mode}"
+        )
+    return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def cmd_expire(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from bridge.domain.errors import ServiceUnavailable
+    from bridge.jobs.expire import expire
+
+    def report(line: str) -> None:
+        if not args.json:
+            print(line)
+
+    try:
+        summary = asyncio.run(
+            expire(_jobs_gateway(), _today(args), dry_run=args.dry_run, report=report)
+        )
+    except ServiceUnavailable as error:
+        print(f"Keycloak unavailable: {error}; run again", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if args.json:
+        print(json.dumps(summary.as_dict()))
+    else:
+        mode = " (dry run: nothing written)" if args.dry_run else ""
+        print(f"disabled {summary.disabled}, already disabled {summary.already_disabled}{mode}")
+    return EXIT_OK
 
 
 def cmd_activation_keys(args: argparse.Namespace) -> int:
@@ -152,6 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     sink.add_argument("--port", type=int, default=1025)
     sink.add_argument("--dir", default="var/mail")
     sink.set_defaults(func=cmd_mail_sink)
+
+    prov = sub.add_parser("provision", help="create and update students from the SIS export")
+    prov.add_argument("file", help="the SIS export (CSV, docs/lifecycle.md)")
+    prov.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    prov.add_argument("--json", action="store_true", help="a JSON summary on stdout")
+    prov.add_argument("--today", type=_iso_date, help="the date to decide with (default: today)")
+    prov.add_argument("--batch-size", type=int, default=500)
+    prov.add_argument(
+        "--activation-keys",
+        metavar="FILE",
+        help="give new students an activation key, exported to this new file",
+    )
+    prov.set_defaults(func=cmd_provision)
+
+    exp = sub.add_parser("expire", help="disable accounts past their validity (daily)")
+    exp.add_argument("--dry-run", action="store_true")
+    exp.add_argument("--json", action="store_true")
+    exp.add_argument("--today", type=_iso_date)
+    exp.set_defaults(func=cmd_expire)
 
     keys = sub.add_parser(
         "activation-keys", help="issue printed activation keys (temporary passwords) to students"

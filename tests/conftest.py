@@ -114,6 +114,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "UM_BRIDGE_CLIENT_SECRET",
             "UM_PORTAL_CLIENT_SECRET",
             "UM_CONSOLE_CLIENT_SECRET",
+            "UM_PROVISIONING_CLIENT_SECRET",
         )
     }
     bridge_port = free_port()  # chosen now: the theme links to the bridge
@@ -274,3 +275,15 @@ def anyio_backend() -> str:
 def free_port_url() -> str:
     """An address on which nothing listens: a Keycloak that is down."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def jobs_gateway(stack: Stack) -> KeycloakGateway:
+    """The provisioning client's service account: what the CLI jobs use."""
+    return KeycloakGateway.for_client(
+        stack.url,
+        REALM,
+        "provisioning",
+        stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
+        timeout=120,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
@@ -28,6 +28,7 @@ from bridge.domain.errors import (
     ServiceUnavailable,
 )
 from bridge.domain.lifecycle import valid_until
+from bridge.domain.provisioning import Existing
 from bridge.domain.ratelimits import DailyCount, incremented
 
 # User-profile attribute names (declared in realm/um-realm.json).
@@ -140,6 +141,47 @@ def representation_from_record(record: StudentRecord, *, enabled: bool) -> dict[
         rep["email"] = record.rescue_email
         rep["emailVerified"] = False
     return rep
+
+
+def existing_from_representation(rep: dict[str, Any]) -> Existing:
+    account = account_from_representation(rep)
+    return Existing(
+        id=account.id,
+        username=account.username,
+        enabled=account.enabled,
+        first_name=account.first_name,
+        last_name=account.last_name,
+        rescue_email=account.rescue_email,
+        institutional_email=account.institutional_email,
+        ine=account.ine,
+        student_number=account.student_number,
+        last_enrollment_year=account.last_enrollment_year,
+        valid_until=account.valid_until,
+    )
+
+
+# StudentRecord field -> how a provisioning change is written into a representation
+def _apply_change(rep: dict[str, Any], name: str, value: object) -> None:
+    attributes = rep.setdefault("attributes", {})
+    if name == "first_name":
+        rep["firstName"] = value
+    elif name == "last_name":
+        rep["lastName"] = value
+    elif name == "rescue_email":
+        rep["email"] = value
+        rep["emailVerified"] = False
+    elif name == "enabled":
+        rep["enabled"] = value
+    else:
+        attribute = {
+            "institutional_email": ATTR_INSTITUTIONAL_EMAIL,
+            "ine": ATTR_INE,
+            "student_number": ATTR_STUDENT_NUMBER,
+            "last_enrollment_year": ATTR_LAST_ENROLLMENT_YEAR,
+            "valid_until": ATTR_VALID_UNTIL,
+        }[name]
+        text = value.isoformat() if isinstance(value, dt.date) else str(value)
+        attributes[attribute] = [text]
 
 
 class KeycloakGateway:
@@ -341,3 +383,82 @@ class KeycloakGateway:
         """Policy violations come back as Rejected with Keycloak's message key."""
         with domain_errors():
             await self._admin.a_set_user_password(user_id, password, temporary=temporary)
+
+    # --- provisioning and lifecycle -------------------------------------------------------
+
+    async def all_accounts(self, page_size: int = 1000) -> AsyncIterator[Existing]:
+        """Every account of the realm, page by page (for the provisioning index)."""
+        first = 0
+        while True:
+            with domain_errors():
+                page = await self._admin.a_get_users(
+                    {"first": first, "max": page_size, "briefRepresentation": "false"}
+                )
+            for rep in page:
+                yield existing_from_representation(rep)
+            if len(page) < page_size:
+                return
+            first += page_size
+
+    async def import_students(self, reps: Sequence[dict[str, Any]]) -> dict[str, str]:
+        """Create users in one partial import (skipping usernames that exist); returns
+        username -> ADDED or SKIPPED. One transaction per call in Keycloak."""
+        with domain_errors():
+            answer = await self._admin.a_partial_import_realm(
+                str(self._admin.connection.realm_name),
+                {"ifResourceExists": "SKIP", "users": list(reps)},
+            )
+        return {
+            str(result.get("resourceName")): str(result.get("action"))
+            for result in answer.get("results", [])
+            if result.get("resourceType") == "USER"
+        }
+
+    async def create_student(self, rep: dict[str, Any]) -> None:
+        """One user, one call: the naive path, kept as the benchmark's baseline."""
+        with domain_errors():
+            await self._admin.a_create_user(rep, exist_ok=False)
+
+    async def apply_changes(self, user_id: str, changes: dict[str, tuple[object, object]]) -> None:
+        """Write a provisioning plan's changes (names, emails, enrollment, enabled)."""
+
+        def mutate(rep: dict[str, Any]) -> None:
+            for name, (_, new) in changes.items():
+                _apply_change(rep, name, new)
+
+        await self._update(user_id, mutate)
+
+    async def enabled_with_valid_until(self, day: dt.date, page_size: int = 500) -> list[Existing]:
+        """Enabled accounts whose validUntil is exactly `day` (an indexed attribute
+        search: the cost follows the number of matches, not the realm's size)."""
+        found: list[Existing] = []
+        first = 0
+        while True:
+            with domain_errors():
+                page = await self._admin.a_get_users(
+                    {
+                        "q": f"{ATTR_VALID_UNTIL}:{day.isoformat()}",
+                        "exact": "true",
+                        "enabled": "true",
+                        "briefRepresentation": "false",
+                        "first": first,
+                        "max": page_size,
+                    }
+                )
+            found += [existing_from_representation(rep) for rep in page]
+            if len(page) < page_size:
+                return found
+            first += page_size
+
+    async def disable_expired(self, account: Existing) -> bool:
+        """Disable and end every session; False when it was already disabled (another
+        run got there first). Deletes nothing."""
+        with domain_errors():
+            rep = await self._admin.a_get_user(account.id)
+            if not rep.get("enabled"):
+                return False
+            rep["enabled"] = False
+            await self._admin.a_update_user(account.id, rep)
+            # Disabling does not end sessions: log out, so that refresh tokens die too.
+            await self._admin.a_user_logout(account.id)
+        return True

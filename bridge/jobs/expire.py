@@ -1,0 +1,57 @@
+"""`bridge expire`: run daily; disables every account whose "valid until" has passed and
+ends its sessions. Deletes nothing.
+
+Provisioning always writes "valid until" as a 31 December (N+1), so the accounts to expire
+are the enabled ones whose value is one of the past 31 Decembers: one indexed attribute
+query per past year, whose cost follows the number of matches, not the realm's size.
+Idempotent, and safe when two copies run at once: each account is re-read before it is
+disabled, and disabling twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bridge.domain.lifecycle import is_expired
+from bridge.gateway.keycloak import KeycloakGateway
+
+FIRST_YEAR = 2000
+
+
+@dataclass
+class ExpirySummary:
+    disabled: int = 0
+    already_disabled: int = 0
+    dry_run: bool = False
+    usernames: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "disabled": self.disabled,
+            "already_disabled": self.already_disabled,
+            "dry_run": self.dry_run,
+        }
+
+
+async def expire(
+    gateway: KeycloakGateway,
+    today: dt.date,
+    *,
+    dry_run: bool = False,
+    report: Callable[[str], None] = lambda _: None,
+) -> ExpirySummary:
+    summary = ExpirySummary(dry_run=dry_run)
+    for year in range(FIRST_YEAR, today.year + 1):
+        last_day = dt.date(year, 12, 31)
+        if not is_expired(last_day, today):
+            continue
+        for account in await gateway.enabled_with_valid_until(last_day):
+            report(f"expire    {account.username} (valid until {last_day.isoformat()})")
+            summary.usernames.append(account.username)
+            if dry_run or await gateway.disable_expired(account):
+                summary.disabled += 1
+            else:
+                summary.already_disabled += 1
+    return summary
