@@ -186,8 +186,8 @@ def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
                 "supannEtuId": [suffix],
                 "institutionalEmail": [f"jeanne.{suffix}@etu.umontpellier.example"],
                 "eduPersonAffiliation": ["student"],
-                "lastEnrollmentYear": ["2026"],
-                "validUntil": ["2027-12-31"],
+                "lastEnrollmentYear": ["2098"],
+                "validUntil": ["2099-12-31"],
             },
         }
         rep.update(overrides)

@@ -88,6 +88,8 @@ def portal_sign_in(
     answer = submit_login(client, client.get(start.headers["Location"]), username, password)
     if answer.status_code != 302:
         return answer
+    if "/realms/" in answer.headers["Location"]:
+        return client.get(answer.headers["Location"])  # a required action comes first
     callback = client.get(answer.headers["Location"])
     return client.get(urljoin(bridge_url, callback.headers["Location"]))
 

@@ -1,0 +1,322 @@
+"""Provisioning from the SIS export, against the real Keycloak."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import string
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bridge.cli import main
+from bridge.domain.ine import BEA_KEYS
+from bridge.gateway.keycloak import KeycloakGateway
+from bridge.jobs.provision import provision
+from bridge.jobs.sis_reader import ExportError
+from tests.flows import signs_in
+
+pytestmark = pytest.mark.anyio
+TODAY = dt.date(2026, 11, 21)
+HEADER = (
+    "student_number,last_name,first_name,enrollment_year,ine,username,rescue_email,"
+    "institutional_email"
+)
+
+
+def letters(n: int = 6) -> str:
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(n))
+
+
+def ine() -> str:
+    digits = f"{secrets.randbelow(10**10):010d}"
+    return digits + BEA_KEYS[int(digits) % 23]
+
+
+def number() -> str:
+    return "T" + secrets.token_hex(5).upper()
+
+
+def write(tmp_path: Path, lines: list[str], name: str = "sis.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+def user_by_number(admin: httpx.Client, student_number: str) -> dict[str, Any]:
+    found = admin.get(
+        "/users",
+        params={
+            "q": f"supannEtuId:{student_number}",
+            "exact": "true",
+            "briefRepresentation": "false",
+        },
+    ).json()
+    assert len(found) == 1, found
+    return dict(found[0])
+
+
+async def test_creation_no_change_rerun_and_name_change(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+) -> None:
+    surname = "Martin" + letters()
+    first, second = number(), number()
+    jean = f"{first},{surname},Jean,2026,{ine()},,jean.perso@example.org,jean@etu.example"
+    csv = write(tmp_path, [HEADER, jean, f"{second},Dupont{letters()},Alice,2026,,,,"])
+    summary = await provision(jobs_gateway, csv, today=TODAY)
+    assert (summary.created, summary.updated, summary.unchanged, summary.rejected) == (2, 0, 0, [])
+    created = user_by_number(admin, first)
+    assert created["username"] == f"j{surname.lower()[:10]}001"
+    assert created["enabled"] is True
+    assert created["email"] == "jean.perso@example.org" and created["emailVerified"] is False
+    assert created["attributes"]["validUntil"] == ["2027-12-31"]
+    assert created["attributes"]["lastEnrollmentYear"] == ["2026"]
+    assert created["attributes"]["eduPersonAffiliation"] == ["student"]
+    groups = admin.get(f"/users/{created['id']}/groups").json()
+    assert [g["name"] for g in groups] == ["students"]
+
+    again = await provision(jobs_gateway, csv, today=TODAY)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+
+    renamed = csv.read_text().replace(f"{first},{surname},Jean", f"{first},{surname}-Durand,Jean")
+    csv.write_text(renamed)
+    changed = await provision(jobs_gateway, csv, today=TODAY)
+    assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 1)
+    assert user_by_number(admin, first)["lastName"] == f"{surname}-Durand"
+    assert user_by_number(admin, first)["username"] == created["username"]  # never changes
+
+
+async def test_re_enrollment_brings_everything_back(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, make_user: Any, bridge: Any, tmp_path: Path
+) -> None:
+    student = make_user(
+        password="Mon-mdp-2024!",
+        enabled=False,
+        attributes={
+            "supannEtuId": [number()],
+            "ine": [ine()],
+            "lastEnrollmentYear": ["2024"],
+            "validUntil": ["2025-12-31"],
+            "eduPersonAffiliation": ["student"],
+        },
+    )
+    n = student["attributes"]["supannEtuId"][0]
+    csv = write(tmp_path, [HEADER, f"{n},{student['lastName']},Jeanne,2026,,,autre@example.org,"])
+    summary = await provision(jobs_gateway, csv, today=TODAY)
+    assert summary.reenabled == 1
+    after = admin.get(f"/users/{student['id']}").json()
+    assert after["enabled"] is True
+    assert after["attributes"]["validUntil"] == ["2027-12-31"]
+    assert after["email"] == student["email"]  # the student's rescue address is kept
+    assert after["attributes"]["ine"] == student["attributes"]["ine"]
+    assert signs_in(bridge.url, student["username"], "Mon-mdp-2024!")  # credentials intact
+
+
+async def test_disabled_by_staff_is_not_re_enabled(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+) -> None:
+    student = make_user(
+        enabled=False,
+        attributes={
+            "supannEtuId": [number()],
+            "lastEnrollmentYear": ["2026"],
+            "validUntil": ["2027-12-31"],
+        },
+    )
+    n = student["attributes"]["supannEtuId"][0]
+    csv = write(tmp_path, [HEADER, f"{n},{student['lastName']},Jeanne,2026,,,,"])
+    summary = await provision(jobs_gateway, csv, today=TODAY)
+    assert summary.reenabled == 0
+    assert admin.get(f"/users/{student['id']}").json()["enabled"] is False
+
+
+async def test_identifier_collisions(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+) -> None:
+    surname = "Martin" + letters()
+    prefix = f"j{surname.lower()[:10]}"
+    make_user(username=f"{prefix}001")  # an existing jmartin001
+    a, b = number(), number()
+    csv = write(tmp_path, [HEADER, f"{a},{surname},Jean,2026,,,,", f"{b},{surname},Jéan,2026,,,,"])
+    summary = await provision(jobs_gateway, csv, today=TODAY)
+    assert summary.created == 2
+    assert {user_by_number(admin, a)["username"], user_by_number(admin, b)["username"]} == {
+        f"{prefix}002",
+        f"{prefix}003",
+    }
+    # Across runs: a third Jean Martin never gets a used identifier.
+    c = number()
+    csv2 = write(tmp_path, [HEADER, f"{c},{surname},Jean,2026,,,,"], name="next.csv")
+    await provision(jobs_gateway, csv2, today=TODAY)
+    assert user_by_number(admin, c)["username"] == f"{prefix}004"
+
+
+async def test_latin1_semicolon_file_with_stray_whitespace(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+) -> None:
+    n = number()
+    surname = "Bérénice" + letters()
+    lines = [HEADER.replace(",", " ; ").upper(), f" {n} ; {surname} ;  Chloé ; 2026 ; ; ; ; "]
+    csv = write(tmp_path, lines, encoding="latin-1")
+    summary = await provision(jobs_gateway, csv, today=TODAY)
+    assert summary.created == 1, summary.rejected
+    user = user_by_number(admin, n)
+    assert (user["firstName"], user["lastName"]) == ("Chloé", surname)
+    assert user["username"].startswith("cberenice")
+
+
+async def test_each_kind_of_rejected_row(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+) -> None:
+    good, dup, huge = number(), number(), number()
+    wrong_key = "0123456789A"
+    lines = [
+        HEADER,
+        f"{good},Valide{letters()},Anne,2026,,,,",  # line 2: created
+        f"{number()},Cle{letters()},Bad,2026,{wrong_key},,,",  # 3: INE wrong check key
+        f"{number()},Forme{letters()},Bad,2026,12345,,,",  # 4: INE malformed
+        f"{number()},Court",  # 5: missing columns
+        f"{dup},Double{letters()},Un,2026,,,,",  # 6: created
+        f"{dup},Double{letters()},Deux,2026,,,,",  # 7: duplicate number
+        f"{number()},Annee{letters()},Bad,1850,,,,",  # 8: bad year
+        f"{number()},,Vide,2026,,,,",  # 9: empty last name
+        f"{number()},Mail{letters()},Bad,2026,,,pas-un-mail,",  # 10: bad email
+        f"{huge},{'X' * 70000},Huge,2026,,,,",  # 11: huge line
+        f"{number()},1234,Chiffres,2026,,,,",  # 12: no letter for an identifier
+    ]
+    summary = await provision(jobs_gateway, write(tmp_path, lines), today=TODAY)
+    reasons = dict(summary.rejected)
+    assert summary.created == 2
+    assert sorted(reasons) == [3, 4, 5, 7, 8, 9, 10, 11, 12]
+    assert "wrong check key" in reasons[3]
+    assert "malformed" in reasons[4]
+    assert "missing column" in reasons[5]
+    assert "already on line 6" in reasons[7]
+    assert "enrollment year" in reasons[8]
+    assert "last name is empty" in reasons[9]
+    assert "not an email address" in reasons[10]
+    assert "longer than" in reasons[11]
+    assert "no identifier" in reasons[12]
+    user_by_number(admin, good)
+    assert admin.get("/users", params={"q": f"supannEtuId:{huge}", "exact": "true"}).json() == []
+
+
+async def test_empty_file_and_header_only(jobs_gateway: KeycloakGateway, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(ExportError, match="empty"):
+        await provision(jobs_gateway, empty, today=TODAY)
+    missing = write(tmp_path, ["nom,prenom"], name="missing.csv")
+    with pytest.raises(ExportError, match="student_number"):
+        await provision(jobs_gateway, missing, today=TODAY)
+    header_only = write(tmp_path, [HEADER], name="header.csv")
+    summary = await provision(jobs_gateway, header_only, today=TODAY)
+    assert (summary.created, summary.unchanged, summary.rejected) == (0, 0, [])
+
+
+async def test_dry_run_prints_the_diff_and_writes_nothing(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+) -> None:
+    n = number()
+    csv = write(tmp_path, [HEADER, f"{n},Essai{letters()},Sec,2026,,,,", "x,y"])
+    lines: list[str] = []
+    summary = await provision(jobs_gateway, csv, today=TODAY, dry_run=True, report=lines.append)
+    assert summary.created == 1 and len(summary.rejected) == 1
+    assert any(line.startswith("create") for line in lines)
+    assert any(line.startswith("rejected  line 3") for line in lines)
+    assert admin.get("/users", params={"q": f"supannEtuId:{n}", "exact": "true"}).json() == []
+
+
+async def test_activation_keys_for_new_students(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, bridge: Any, tmp_path: Path
+) -> None:
+    n = number()
+    keys = tmp_path / "keys.csv"
+    csv = write(tmp_path, [HEADER, f"{n},Cle{letters()},Paul,2026,,,p@example.org,"])
+    summary = await provision(jobs_gateway, csv, today=TODAY, keys_out=keys)
+    assert summary.created == 1
+    username, _, _, key = keys.read_text().splitlines()[1].split(";")
+    user = user_by_number(admin, n)
+    assert user["username"] == username
+    assert set(user["requiredActions"]) == {"UPDATE_PASSWORD", "UPDATE_EMAIL"}
+    # The key signs in (Keycloak then asks for the new password: not the portal yet).
+    assert not signs_in(bridge.url, username, key)
+    assert admin.get(f"/users/{user['id']}/credentials").json()[0]["type"] == "password"
+
+
+def test_cli_json_summary_and_exit_codes(
+    stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("UM_KEYCLOAK_URL", stack.url)
+    monkeypatch.setenv(
+        "UM_PROVISIONING_CLIENT_SECRET", stack.secrets["UM_PROVISIONING_CLIENT_SECRET"]
+    )
+    csv = write(tmp_path, [HEADER, f"{number()},Cli{letters()},Zoe,2026,,,,", "bad"])
+    assert main(["provision", str(csv), "--json", "--today", "2026-11-21"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["created"] == 1 and result["rejected"] == 1
+    assert result["rejected_rows"][0]["line"] == 3
+    assert main(["provision", str(tmp_path / "absent.csv")]) == 2
+    monkeypatch.setenv("UM_KEYCLOAK_URL", "http://127.0.0.1:9")
+    assert main(["provision", str(csv)]) == 3
+
+
+async def test_crash_halfway_then_rerun_leaves_a_correct_realm(
+    stack: Any, jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+) -> None:
+    tag = letters(4).upper()
+    count = 3000
+    lines = [HEADER] + [f"K{tag}{i:05d},Crash{letters(5)},Eve,2026,,,," for i in range(count)]
+    csv = write(tmp_path, lines, name="big.csv")
+    env = {
+        **os.environ,
+        "UM_KEYCLOAK_URL": stack.url,
+        "UM_PROVISIONING_CLIENT_SECRET": stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
+    }
+    job = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "provision",
+            str(csv),
+            "--batch-size",
+            "100",
+            "--today",
+            "2026-11-21",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    query = {"q": f"supannEtuId:K{tag}", "exact": "false"}
+    deadline = time.monotonic() + 120
+    while admin.get("/users/count", params=query).json() < 200:
+        assert job.poll() is None, "the import ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    partial = admin.get("/users/count", params=query).json()
+    assert 0 < partial < count, partial
+
+    summary = await provision(jobs_gateway, csv, today=TODAY)
+    assert summary.created == count - partial
+    assert summary.unchanged == partial
+    assert admin.get("/users/count", params=query).json() == count
+    numbers = [
+        u["attributes"]["supannEtuId"][0]
+        for u in admin.get(
+            "/users",
+            params={**query, "first": 0, "max": count + 10, "briefRepresentation": "false"},
+        ).json()
+    ]
+    assert len(numbers) == len(set(numbers)) == count
