@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bridge.domain.accounts import StudentRecord
+from bridge.domain.errors import InvalidInput
+from bridge.domain.identifiers import IdentifierAllocator, fold, identifier_prefix
+from bridge.domain.provisioning import Existing, Kind, plan
+from bridge.domain.sis import RowRejected, canonical_columns, record_from_fields
+
+TODAY = dt.date(2026, 11, 21)
+
+
+def record(**fields: object) -> StudentRecord:
+    values: dict[str, object] = {
+        "username": "",
+        "first_name": "Jean",
+        "last_name": "Martin",
+        "student_number": "1",
+        "last_enrollment_year": 2026,
+    }
+    values.update(fields)
+    return StudentRecord(**values)  # type: ignore[arg-type]
+
+
+def existing(**fields: object) -> Existing:
+    values: dict[str, object] = {
+        "id": "u1",
+        "username": "jmartin001",
+        "enabled": True,
+        "first_name": "Jean",
+        "last_name": "Martin",
+        "student_number": "1",
+        "last_enrollment_year": 2026,
+        "valid_until": dt.date(2027, 12, 31),
+    }
+    values.update(fields)
+    return Existing(**values)  # type: ignore[arg-type]
+
+
+def test_identifier_prefix_folds_accents_and_drops_the_rest() -> None:
+    assert identifier_prefix("Jean", "Martin") == "jmartin"
+    assert identifier_prefix("Émilie", "Le Gall-Bézier") == "elegallbezi"
+    assert identifier_prefix("", "O'Neil") == "oneil"
+    assert fold("Ñandú ß") == "nandu"
+    with pytest.raises(InvalidInput):
+        identifier_prefix("Jean", "1234")
+
+
+def test_allocator_never_reuses() -> None:
+    allocator = IdentifierAllocator()
+    for taken in ("jmartin001", "jmartin007", "other", "jmartin"):
+        allocator.seen(taken)
+    assert allocator.allocate("Jean", "Martin") == "jmartin008"
+    assert allocator.allocate("Julie", "Martin") == "jmartin009"
+    assert allocator.allocate("Ana", "Bo") == "abo001"
+    assert allocator.is_taken("jmartin009")
+
+
+def test_counter_goes_past_999() -> None:
+    allocator = IdentifierAllocator()
+    allocator.seen("jmartin999")
+    assert allocator.allocate("Jean", "Martin") == "jmartin1000"
+
+
+def test_plan_create_unchanged_update() -> None:
+    assert plan(None, record(), TODAY).kind is Kind.CREATE
+    assert plan(existing(), record(), TODAY).kind is Kind.UNCHANGED
+    renamed = plan(existing(), record(last_name="Martin-Durand"), TODAY)
+    assert renamed.kind is Kind.UPDATE
+    assert renamed.changes == {"last_name": ("Martin", "Martin-Durand")}
+
+
+def test_plan_keeps_the_students_rescue_address() -> None:
+    assert (
+        plan(
+            existing(rescue_email="mine@example.org"), record(rescue_email="sis@example.org"), TODAY
+        ).kind
+        is Kind.UNCHANGED
+    )
+    assert plan(existing(), record(rescue_email="sis@example.org"), TODAY).changes == {
+        "rescue_email": (None, "sis@example.org")
+    }
+
+
+def test_plan_re_enrollment() -> None:
+    expired = existing(enabled=False, last_enrollment_year=2024, valid_until=dt.date(2025, 12, 31))
+    decision = plan(expired, record(last_enrollment_year=2026), TODAY)
+    assert decision.kind is Kind.REENABLE
+    assert decision.changes["valid_until"] == (dt.date(2025, 12, 31), dt.date(2027, 12, 31))
+    assert decision.changes["enabled"] == (False, True)
+
+
+def test_plan_never_shortens_and_never_re_enables_a_suspension() -> None:
+    assert plan(existing(), record(last_enrollment_year=2025), TODAY).kind is Kind.UNCHANGED
+    suspended = existing(enabled=False)  # still valid: disabled by staff, not by expiry
+    assert plan(suspended, record(), TODAY).kind is Kind.UNCHANGED
+    late = existing(enabled=False, last_enrollment_year=2023, valid_until=dt.date(2024, 12, 31))
+    assert plan(late, record(last_enrollment_year=2024), TODAY).kind is Kind.UPDATE  # still expired
+
+
+def test_columns_are_found_by_alias_and_case() -> None:
+    positions, missing = canonical_columns([" NUMERO_ETUDIANT", "Nom", "prenom ", "annee", "INE"])
+    assert positions == {
+        "student_number": 0,
+        "last_name": 1,
+        "first_name": 2,
+        "enrollment_year": 3,
+        "ine": 4,
+    }
+    assert missing == []
+    assert canonical_columns(["nom"])[1] == ["student_number", "first_name", "enrollment_year"]
+
+
+def test_record_validation() -> None:
+    fields = {
+        "student_number": "22600001",
+        "last_name": "  Martin  ",
+        "first_name": "Jean",
+        "enrollment_year": "2026",
+        "ine": "0123 456789m",
+        "username": "JMartin001",
+    }
+    parsed = record_from_fields(fields, 2000, 2027)
+    assert (parsed.last_name, parsed.ine, parsed.username) == (
+        "Martin",
+        "0123456789M",
+        "jmartin001",
+    )
+    for broken, reason in [
+        ({"student_number": "22-600"}, "student number"),
+        ({"enrollment_year": "26"}, "enrollment year"),
+        ({"ine": "0123456789A"}, "wrong check key"),
+        ({"first_name": " "}, "first name is empty"),
+        ({"username": "j martin"}, "identifier"),
+    ]:
+        with pytest.raises(RowRejected, match=reason):
+            record_from_fields({**fields, **broken}, 2000, 2027)
