@@ -173,6 +173,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
                 today=_today(args),
                 dry_run=args.dry_run,
                 batch_size=args.batch_size,
+                concurrency=args.concurrency,
                 report=report,
                 progress=progress,
                 keys_out=keys,
@@ -282,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     prov.add_argument("--json", action="store_true", help="a JSON summary on stdout")
     prov.add_argument("--today", type=_iso_date, help="the date to decide with (default: today)")
-    prov.add_argument("--batch-size", type=int, default=500)
+    prov.add_argument("--batch-size", type=int, default=125, help="users per partial import")
+    prov.add_argument("--concurrency", type=int, default=4, help="partial imports in flight")
     prov.add_argument(
         "--activation-keys",
         metavar="FILE",

@@ -1,0 +1,179 @@
+"""bench/lifecycle: provisioning and expiry at university scale, in one run.
+
+    .venv/bin/python bench/lifecycle.py [--students 100000] [--naive-sample 1000]
+
+Phases, on a private Keycloak (H2 dev-file database, the dev command's) started by the
+script: the first import of N students from a generated SIS export, a re-run with no
+change, a re-run with 5% of the names changed, the naive one-call-per-student path on a
+sample (the baseline), and the expiry job with 20% of the accounts expiring. Each job runs
+as the real CLI in its own process; its peak memory (max RSS) is read from the kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import bench_stack
+from bridge.domain.ine import BEA_KEYS
+from bridge.gateway.keycloak import KeycloakGateway
+
+FIRST = ["Jean", "Marie", "Lucas", "Chloé", "Hugo", "Léa", "Nathan", "Emma", "Louis", "Inès"]
+LAST = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "García",
+    "Fournier",
+]
+HEADER = "student_number;last_name;first_name;enrollment_year;ine;rescue_email\n"
+
+
+def generate(path: Path, count: int, changed_every: int = 0, seed: int = 7) -> None:
+    rng = random.Random(seed)  # noqa: S311 - synthetic data
+    with path.open("w", encoding="utf-8") as out:
+        out.write(HEADER)
+        for n in range(count):
+            last = rng.choice(LAST) + rng.choice(["", "", "-" + rng.choice(LAST)])
+            first = rng.choice(FIRST)
+            if changed_every and n % changed_every == 0:
+                last += "-Nouveau"
+            year = 2025 if n % 5 == 0 else 2026  # 20% valid until 2026-12-31
+            digits = f"{n:010d}"
+            ine = digits + BEA_KEYS[int(digits) % 23]
+            out.write(f"E{n:07d};{last};{first};{year};{ine};e{n}@example.org\n")
+
+
+def run_job(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Seconds, peak RSS in MiB, and the last line the job printed."""
+    started = time.perf_counter()
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "bridge", *args], env=env, stdout=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    output = process.stdout.read() if process.stdout else ""
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise RuntimeError(f"bridge {' '.join(args)} failed: {output[-500:]}")
+    return elapsed, usage.ru_maxrss / 1024, output.strip().splitlines()[-1]
+
+
+async def naive(gateway: KeycloakGateway, count: int) -> float:
+    started = time.perf_counter()
+    for n in range(count):
+        await gateway.create_student(
+            {
+                "username": f"naive{n:06d}",
+                "enabled": True,
+                "firstName": "Naive",
+                "lastName": f"N{n}",
+                "email": f"naive{n}@example.org",
+                "groups": ["/students"],
+                "attributes": {
+                    "supannEtuId": [f"N{n:07d}"],
+                    "lastEnrollmentYear": ["2026"],
+                    "validUntil": ["2027-12-31"],
+                    "eduPersonAffiliation": ["student"],
+                },
+            }
+        )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--naive-sample", type=int, default=1000)
+    parser.add_argument("--work", default="var/bench-lifecycle")
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    first_csv, changed_csv = work / "sis.csv", work / "sis-5pct.csv"
+    generate(first_csv, args.students)
+    generate(changed_csv, args.students, changed_every=20)
+    size = first_csv.stat().st_size / 2**20
+    print(
+        f"generated {args.students} students ({size:.1f} MiB); starting a private stack", flush=True
+    )
+
+    with bench_stack() as stack:
+        env = {
+            **os.environ,
+            "UM_KEYCLOAK_URL": stack.keycloak.url,
+            "UM_PROVISIONING_CLIENT_SECRET": stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
+        }
+        today = ["--today", "2026-11-21"]
+        rows = []
+        for label, csv in (
+            ("first import", first_csv),
+            ("re-run, no change", first_csv),
+            ("re-run, 5% changed", changed_csv),
+        ):
+            seconds, rss, last = run_job(["provision", str(csv), *today], env)
+            rows.append((label, seconds, rss, last))
+            print(
+                f"  {label:<22} {seconds:8.1f} s   {args.students / seconds:8.0f} rows/s   "
+                f"peak {rss:6.0f} MiB   | {last}",
+                flush=True,
+            )
+
+        gateway = KeycloakGateway.for_client(
+            stack.keycloak.url,
+            "um",
+            "provisioning",
+            stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
+            timeout=120,
+        )
+        naive_seconds = asyncio.run(naive(gateway, args.naive_sample))
+        naive_rate = args.naive_sample / naive_seconds
+        bulk_rate = args.students / rows[0][1]
+        print(
+            f"  naive, one call each   {naive_seconds:8.1f} s   {naive_rate:8.0f} rows/s   "
+            f"(sample of {args.naive_sample})",
+            flush=True,
+        )
+
+        seconds, rss, last = run_job(["expire", "--today", "2027-01-01"], env)
+        print(
+            f"  expiry, 20% expiring   {seconds:8.1f} s   peak {rss:6.0f} MiB   | {last}",
+            flush=True,
+        )
+
+    print()
+    print(
+        f"first import of {args.students}: {rows[0][1]:.1f} s "
+        f"({bulk_rate:.0f}/s) = {bulk_rate / naive_rate:.1f}x the naive path ({naive_rate:.0f}/s)"
+    )
+    print(
+        f"no-change re-run: {rows[1][1]:.1f} s; 5% changed: {rows[2][1]:.1f} s; "
+        f"peak memory of a run: {max(r[2] for r in rows):.0f} MiB"
+    )
+    print(
+        f"expiry: {seconds:.1f} s for {args.students // 5} accounts expiring "
+        f"(database: H2 dev-file)"
+    )
+
+
+if __name__ == "__main__":
+    main()
