@@ -12,25 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 
-from bridge.domain.accounts import StudentRecord
+from bridge.domain.accounts import Account, StudentRecord
 from bridge.domain.lifecycle import is_expired, valid_until
-
-
-@dataclass(frozen=True)
-class Existing:
-    """The fields of a Keycloak account that provisioning manages."""
-
-    id: str
-    username: str
-    enabled: bool
-    first_name: str = ""
-    last_name: str = ""
-    rescue_email: str | None = None
-    institutional_email: str | None = None
-    ine: str | None = None
-    student_number: str | None = None
-    last_enrollment_year: int | None = None
-    valid_until: dt.date | None = None
 
 
 class Kind(Enum):
@@ -47,7 +30,7 @@ class Plan:
     changes: dict[str, tuple[object, object]] = field(default_factory=dict)
 
 
-def plan(existing: Existing | None, record: StudentRecord, today: dt.date) -> Plan:
+def plan(existing: Account | None, record: StudentRecord, today: dt.date) -> Plan:
     if existing is None:
         return Plan(Kind.CREATE)
     changes: dict[str, tuple[object, object]] = {}

@@ -28,7 +28,6 @@ from bridge.domain.errors import (
     ServiceUnavailable,
 )
 from bridge.domain.lifecycle import valid_until
-from bridge.domain.provisioning import Existing
 from bridge.domain.ratelimits import DailyCount, incremented
 
 # User-profile attribute names (declared in realm/um-realm.json).
@@ -141,23 +140,6 @@ def representation_from_record(record: StudentRecord, *, enabled: bool) -> dict[
         rep["email"] = record.rescue_email
         rep["emailVerified"] = False
     return rep
-
-
-def existing_from_representation(rep: dict[str, Any]) -> Existing:
-    account = account_from_representation(rep)
-    return Existing(
-        id=account.id,
-        username=account.username,
-        enabled=account.enabled,
-        first_name=account.first_name,
-        last_name=account.last_name,
-        rescue_email=account.rescue_email,
-        institutional_email=account.institutional_email,
-        ine=account.ine,
-        student_number=account.student_number,
-        last_enrollment_year=account.last_enrollment_year,
-        valid_until=account.valid_until,
-    )
 
 
 # StudentRecord field -> how a provisioning change is written into a representation
@@ -386,7 +368,7 @@ class KeycloakGateway:
 
     # --- provisioning and lifecycle -------------------------------------------------------
 
-    async def all_accounts(self, page_size: int = 1000) -> AsyncIterator[Existing]:
+    async def all_accounts(self, page_size: int = 1000) -> AsyncIterator[Account]:
         """Every account of the realm, page by page (for the provisioning index)."""
         first = 0
         while True:
@@ -395,7 +377,7 @@ class KeycloakGateway:
                     {"first": first, "max": page_size, "briefRepresentation": "false"}
                 )
             for rep in page:
-                yield existing_from_representation(rep)
+                yield account_from_representation(rep)
             if len(page) < page_size:
                 return
             first += page_size
@@ -428,10 +410,10 @@ class KeycloakGateway:
 
         await self._update(user_id, mutate)
 
-    async def enabled_with_valid_until(self, day: dt.date, page_size: int = 500) -> list[Existing]:
+    async def enabled_with_valid_until(self, day: dt.date, page_size: int = 500) -> list[Account]:
         """Enabled accounts whose validUntil is exactly `day` (an indexed attribute
         search: the cost follows the number of matches, not the realm's size)."""
-        found: list[Existing] = []
+        found: list[Account] = []
         first = 0
         while True:
             with domain_errors():
@@ -445,12 +427,12 @@ class KeycloakGateway:
                         "max": page_size,
                     }
                 )
-            found += [existing_from_representation(rep) for rep in page]
+            found += [account_from_representation(rep) for rep in page]
             if len(page) < page_size:
                 return found
             first += page_size
 
-    async def disable_expired(self, account: Existing) -> bool:
+    async def disable_expired(self, account: Account) -> bool:
         """Disable and end every session; False when it was already disabled (another
         run got there first). Deletes nothing."""
         with domain_errors():

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from bridge.domain.accounts import StudentRecord
+from bridge.domain.accounts import Account, StudentRecord
 from bridge.domain.activation_keys import generate_activation_key
 from bridge.domain.errors import InvalidInput
 from bridge.domain.identifiers import IdentifierAllocator
 from bridge.domain.lifecycle import is_expired, valid_until
-from bridge.domain.provisioning import Existing, Kind, plan
+from bridge.domain.provisioning import Kind, plan
 from bridge.domain.sis import RowRejected, record_from_fields
 from bridge.gateway.keycloak import KeycloakGateway, representation_from_record
 from bridge.jobs.activation_keys import HEADER as KEYS_HEADER
@@ -56,11 +56,11 @@ class Summary:
 class Index:
     """What provisioning needs to know of the realm, keyed for the lookups it makes."""
 
-    by_number: dict[str, Existing] = field(default_factory=dict)
-    by_ine: dict[str, Existing] = field(default_factory=dict)
+    by_number: dict[str, Account] = field(default_factory=dict)
+    by_ine: dict[str, Account] = field(default_factory=dict)
     usernames: IdentifierAllocator = field(default_factory=IdentifierAllocator)
 
-    def add(self, account: Existing) -> None:
+    def add(self, account: Account) -> None:
         self.usernames.seen(account.username)
         if account.student_number:
             self.by_number[account.student_number] = account
@@ -191,7 +191,7 @@ class _Run:
             rep["credentials"] = [{"type": "password", "value": key, "temporary": True}]
             rep["requiredActions"] = ["UPDATE_PASSWORD", "UPDATE_EMAIL"]
         self.index.add(
-            Existing(
+            Account(
                 id="(new)",
                 username=username,
                 enabled=not expired,

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from bridge.domain.accounts import StudentRecord
+from bridge.domain.accounts import Account, StudentRecord
 from bridge.domain.errors import InvalidInput
 from bridge.domain.identifiers import IdentifierAllocator, fold, identifier_prefix
-from bridge.domain.provisioning import Existing, Kind, plan
+from bridge.domain.provisioning import Kind, plan
 from bridge.domain.sis import RowRejected, canonical_columns, record_from_fields
 
 TODAY = dt.date(2026, 11, 21)
@@ -25,7 +25,7 @@ def record(**fields: object) -> StudentRecord:
     return StudentRecord(**values)  # type: ignore[arg-type]
 
 
-def existing(**fields: object) -> Existing:
+def existing(**fields: object) -> Account:
     values: dict[str, object] = {
         "id": "u1",
         "username": "jmartin001",
@@ -37,7 +37,7 @@ def existing(**fields: object) -> Existing:
         "valid_until": dt.date(2027, 12, 31),
     }
     values.update(fields)
-    return Existing(**values)  # type: ignore[arg-type]
+    return Account(**values)  # type: ignore[arg-type]
 
 
 def test_identifier_prefix_folds_accents_and_drops_the_rest() -> None:
