@@ -252,6 +252,51 @@ def cmd_activation_keys(args: argparse.Namespace) -> int:
     return 0 if not report.unknown else 1
 
 
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if not value else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    import smtplib
+
+    from bridge.domain.errors import ServiceUnavailable
+    from bridge.jobs.remind import SmtpSettings, remind
+
+    host = os.environ.get("UM_SMTP_HOST")
+    if not host and not args.dry_run:
+        print("set UM_SMTP_HOST (and UM_SMTP_PORT, UM_SMTP_FROM, ...)", file=sys.stderr)
+        return EXIT_UNUSABLE_INPUT
+    smtp = SmtpSettings(
+        host=host or "",
+        port=int(os.environ.get("UM_SMTP_PORT") or 587),
+        sender=os.environ.get("UM_SMTP_FROM") or "ne-pas-repondre@umontpellier.example",
+        sender_name=os.environ.get("UM_SMTP_FROM_NAME") or "Compte informatique",
+        starttls=_flag("UM_SMTP_STARTTLS", True),
+        ssl=_flag("UM_SMTP_SSL", False),
+        user=os.environ.get("UM_SMTP_USER") or "",
+        password=os.environ.get("UM_SMTP_PASSWORD") or "",
+    )
+    try:
+        summary = asyncio.run(
+            remind(_jobs_gateway(), _today(args), args.days, smtp, dry_run=args.dry_run)
+        )
+    except (ServiceUnavailable, smtplib.SMTPException, OSError) as error:
+        print(f"unavailable: {error}; run again (reminders are marked once sent)", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if args.json:
+        print(json.dumps(summary.as_dict()))
+    else:
+        print(
+            f"sent {summary.sent}, already sent {summary.already_sent}, "
+            f"no rescue email {summary.no_rescue_email}"
+            + (" (dry run: nothing sent)" if args.dry_run else "")
+        )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -297,6 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--json", action="store_true")
     exp.add_argument("--today", type=_iso_date)
     exp.set_defaults(func=cmd_expire)
+
+    rem = sub.add_parser("remind", help="mail the rescue address N days before expiry")
+    rem.add_argument("--days", type=int, default=30)
+    rem.add_argument("--dry-run", action="store_true")
+    rem.add_argument("--json", action="store_true")
+    rem.add_argument("--today", type=_iso_date)
+    rem.set_defaults(func=cmd_remind)
 
     keys = sub.add_parser(
         "activation-keys", help="issue printed activation keys (temporary passwords) to students"

@@ -41,6 +41,7 @@ ATTR_VALID_UNTIL = "validUntil"
 ATTR_MAILS_SENT = "umMailsSent"
 ATTR_LAST_MAIL_AT = "umLastMailAt"
 ATTR_INE_FAILURES = "umIneFailures"
+ATTR_REMINDER_SENT_FOR = "umReminderSentFor"
 
 
 def _error_body(error: KeycloakError) -> tuple[str | None, str]:
@@ -444,3 +445,21 @@ class KeycloakGateway:
             # Disabling does not end sessions: log out, so that refresh tokens die too.
             await self._admin.a_user_logout(account.id)
         return True
+
+    async def reminder_state(self, account: Account) -> tuple[dt.date | None, str]:
+        """The validUntil a reminder was last sent for, and the student's locale."""
+        with domain_errors():
+            rep = await self._admin.a_get_user(account.id)
+        attributes = rep.get("attributes") or {}
+        sent_for = _first(attributes, ATTR_REMINDER_SENT_FOR)
+        try:
+            day = dt.date.fromisoformat(sent_for) if sent_for else None
+        except ValueError:
+            day = None
+        return day, _first(attributes, "locale") or "fr"
+
+    async def mark_reminder_sent(self, account: Account, valid_until_date: dt.date) -> None:
+        def mutate(rep: dict[str, Any]) -> None:
+            rep["attributes"][ATTR_REMINDER_SENT_FOR] = [valid_until_date.isoformat()]
+
+        await self._update(account.id, mutate)

@@ -1,0 +1,145 @@
+"""`bridge remind`: mail the rescue address N days before the account expires, once per
+validity cycle (French, or English for an English-locale student).
+
+Keycloak has no endpoint to send an arbitrary mail, so the job sends it through the
+university's SMTP relay itself (UM_SMTP_*). "Once per cycle": the `validUntil` the reminder
+was sent for is recorded on the account (`umReminderSentFor`); a re-enrollment moves
+`validUntil`, which opens the next cycle. The mark is written after the send: a crash in
+between can send one reminder twice, never zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from bridge.domain.accounts import Account
+from bridge.gateway.keycloak import KeycloakGateway
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 587
+    sender: str = "ne-pas-repondre@umontpellier.example"
+    sender_name: str = "Compte informatique"
+    starttls: bool = True
+    ssl: bool = False
+    user: str = ""
+    password: str = ""
+
+
+SUBJECTS = {
+    "fr": "Votre compte informatique expire le {date}",
+    "en": "Your IT account expires on {date}",
+}
+BODIES = {
+    "fr": (
+        "Bonjour {first_name},\n\n"
+        "Votre compte informatique {username} est valable jusqu'au {date}. Passé cette date, "
+        "les accès seront coupés si vous ne vous êtes pas réinscrit(e).\n\n"
+        "Si vous vous réinscrivez, votre compte sera prolongé automatiquement : vous n'avez "
+        "rien à faire. Vos données sont conservées dans tous les cas, et votre compte "
+        "reviendra, intact, lors d'une réinscription ultérieure.\n\n"
+        "Si vous êtes inscrit(e) pour l'année en cours et recevez ce message par erreur, "
+        "contactez votre service de scolarité.\n"
+    ),
+    "en": (
+        "Hello {first_name},\n\n"
+        "Your IT account {username} is valid until {date}. After that date, access is cut "
+        "unless you have re-enrolled.\n\n"
+        "If you re-enroll, your account is extended automatically: there is nothing to do. "
+        "Your data is kept either way, and your account comes back, intact, when you "
+        "re-enroll later.\n\n"
+        "If you are enrolled this year and got this message by mistake, contact the "
+        "registrar.\n"
+    ),
+}
+
+
+def reminder(account: Account, locale: str, smtp: SmtpSettings) -> EmailMessage:
+    language = "en" if locale.startswith("en") else "fr"
+    assert account.valid_until is not None
+    date = (
+        account.valid_until.strftime("%d/%m/%Y")
+        if language == "fr"
+        else account.valid_until.isoformat()
+    )
+    message = EmailMessage()
+    message["From"] = f"{smtp.sender_name} <{smtp.sender}>"
+    message["To"] = account.rescue_email or ""
+    message["Subject"] = SUBJECTS[language].format(date=date)
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid()
+    message.set_content(
+        BODIES[language].format(first_name=account.first_name, username=account.username, date=date)
+    )
+    return message
+
+
+def send(messages: list[EmailMessage], smtp: SmtpSettings) -> None:
+    context = ssl.create_default_context()
+    client: smtplib.SMTP
+    if smtp.ssl:
+        client = smtplib.SMTP_SSL(smtp.host, smtp.port, context=context, timeout=30)
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=30)
+    with client:
+        if smtp.starttls and not smtp.ssl:
+            client.starttls(context=context)
+        if smtp.user:
+            client.login(smtp.user, smtp.password)
+        for message in messages:
+            client.send_message(message)
+
+
+@dataclass
+class ReminderSummary:
+    sent: int = 0
+    already_sent: int = 0
+    no_rescue_email: int = 0
+    dry_run: bool = False
+    usernames: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sent": self.sent,
+            "already_sent": self.already_sent,
+            "no_rescue_email": self.no_rescue_email,
+            "dry_run": self.dry_run,
+        }
+
+
+async def remind(
+    gateway: KeycloakGateway,
+    today: dt.date,
+    days: int,
+    smtp: SmtpSettings,
+    *,
+    dry_run: bool = False,
+    sender: Callable[[list[EmailMessage], SmtpSettings], None] = send,
+) -> ReminderSummary:
+    """Accounts that expire within `days` (validUntil is a 31 December: the coming one)."""
+    summary = ReminderSummary(dry_run=dry_run)
+    last_day = dt.date(today.year, 12, 31)
+    if (last_day - today).days > days:
+        return summary
+    for account in await gateway.enabled_with_valid_until(last_day):
+        if not account.rescue_email:
+            summary.no_rescue_email += 1
+            continue
+        sent_for, locale = await gateway.reminder_state(account)
+        if sent_for == last_day:
+            summary.already_sent += 1
+            continue
+        summary.usernames.append(account.username)
+        summary.sent += 1
+        if not dry_run:
+            sender([reminder(account, locale, smtp)], smtp)
+            await gateway.mark_reminder_sent(account, last_day)
+    return summary
