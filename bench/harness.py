@@ -22,10 +22,16 @@ from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
 from bridge.devstack.mailsink import start_mail_sink
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all bound at once, so that no two are the same."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -59,7 +65,7 @@ class BenchStack:
 @contextlib.contextmanager
 def bench_stack(bridge_env: dict[str, str] | None = None) -> Iterator[BenchStack]:
     mail_dir = Path(tempfile.mkdtemp(prefix="bench-mail-"))
-    smtp_port, bridge_port = free_port(), free_port()
+    smtp_port, bridge_port, http_port, management_port = free_ports(4)
     values = {
         name: secrets.token_urlsafe(24)
         for name in (
@@ -73,8 +79,8 @@ def bench_stack(bridge_env: dict[str, str] | None = None) -> Iterator[BenchStack
     sink = start_mail_sink(mail_dir, port=smtp_port)
     keycloak = KeycloakInstance(
         REPO_ROOT / "var" / "bench-keycloak",
-        http_port=free_port(),
-        management_port=free_port(),
+        http_port=http_port,
+        management_port=management_port,
         env={
             **values,
             "UM_SMTP_HOST": "127.0.0.1",

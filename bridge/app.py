@@ -44,6 +44,7 @@ def create_app(
 
     routes = [
         Route("/", pages.home, name="home"),
+        Route("/help", pages.help_page, name="help"),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/activation", activation.identifier, methods=["GET", "POST"], name="activation"),

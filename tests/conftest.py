@@ -35,10 +35,20 @@ def random_ine() -> str:
     return digits + BEA_KEYS[int(digits) % 23]
 
 
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all bound at once, so that no two calls hand out the same one."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
 
 
 STARTUP_REPORT: list[str] = []
@@ -107,7 +117,7 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     mail_dir = tmp_path_factory.mktemp("mail")
-    smtp_port = free_port()
+    smtp_port, bridge_port, http_port, management_port = free_ports(4)
     values = {
         name: secrets.token_urlsafe(24)
         for name in (
@@ -117,7 +127,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "UM_PROVISIONING_CLIENT_SECRET",
         )
     }
-    bridge_port = free_port()  # chosen now: the theme links to the bridge
+    # The bridge's port is chosen now: the theme links to it.
     env = {
         **values,
         "UM_SMTP_HOST": "127.0.0.1",
@@ -127,8 +137,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     sink = start_mail_sink(mail_dir, port=smtp_port)
     keycloak = KeycloakInstance(
         REPO_ROOT / "var" / "test-keycloak",
-        http_port=free_port(),
-        management_port=free_port(),
+        http_port=http_port,
+        management_port=management_port,
         env=env,
         admin_password=secrets.token_urlsafe(16),
     )

@@ -1,4 +1,4 @@
-"""Student pages that need no account: the home page."""
+"""Student pages that need no account: the home page, the help page."""
 
 from __future__ import annotations
 
@@ -10,3 +10,8 @@ from bridge.web.templating import render
 
 async def home(request: Request) -> Response:
     return render(request, "home.html")
+
+
+async def help_page(request: Request) -> Response:
+    """SPEC F9: the seeds' "En savoir plus", as a page."""
+    return render(request, "help.html")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 from urllib.parse import urljoin
 
@@ -85,3 +86,13 @@ def test_dev_mail_page_lists_sink_messages(bridge_url: str, stack: Any) -> None:
     assert "Bonjour &lt;b&gt;test&lt;/b&gt;" in listing.text
     traversal = httpx.get(f"{bridge_url}/dev/mail/..%2F..%2Fetc%2Fpasswd")
     assert traversal.status_code == 404
+
+
+def test_help_page_and_every_theme_link_answer(bridge_url: str) -> None:
+    help_page = httpx.get(f"{bridge_url}/help")
+    assert help_page.status_code == 200
+    for words in ("jusqu'au 31 décembre de l'année N+1", "courriers indésirables", "15 minutes"):
+        assert words in html.unescape(help_page.text)
+    # The login page's footer links all lead somewhere.
+    for path in ("/activation", "/lost-password", "/help"):
+        assert httpx.get(f"{bridge_url}{path}").status_code == 200, path
