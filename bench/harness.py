@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,18 +19,7 @@ import httpx
 
 from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
 from bridge.devstack.mailsink import start_mail_sink
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: all bound at once, so that no two are the same."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+from bridge.devstack.ports import free_ports
 
 
 def percentile(values: list[float], p: float) -> float:

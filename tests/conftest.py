@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ import uvicorn
 
 from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
 from bridge.devstack.mailsink import start_mail_sink
+from bridge.devstack.ports import free_ports
 from bridge.domain.ine import BEA_KEYS
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.settings import Settings
@@ -33,18 +33,6 @@ def random_ine() -> str:
     """A well-formed INE-BEA with its check key, unique enough for one test session."""
     digits = f"{secrets.randbelow(10**10):010d}"
     return digits + BEA_KEYS[int(digits) % 23]
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: all bound at once, so that no two calls hand out the same one."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def free_port() -> int:
