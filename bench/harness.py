@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
+from bridge.devstack.keycloak import KeycloakInstance
 from bridge.devstack.mailsink import start_mail_sink
-from bridge.devstack.ports import free_ports
+from bridge.devstack.private import private_keycloak
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -53,31 +53,10 @@ class BenchStack:
 @contextlib.contextmanager
 def bench_stack(bridge_env: dict[str, str] | None = None) -> Iterator[BenchStack]:
     mail_dir = Path(tempfile.mkdtemp(prefix="bench-mail-"))
-    smtp_port, bridge_port, http_port, management_port = free_ports(4)
-    values = {
-        name: secrets.token_urlsafe(24)
-        for name in (
-            "UM_BRIDGE_CLIENT_SECRET",
-            "UM_PORTAL_CLIENT_SECRET",
-            "UM_CONSOLE_CLIENT_SECRET",
-            "UM_PROVISIONING_CLIENT_SECRET",
-        )
-    }
-    bridge_url = f"http://localhost:{bridge_port}"
-    sink = start_mail_sink(mail_dir, port=smtp_port)
-    keycloak = KeycloakInstance(
-        REPO_ROOT / "var" / "bench-keycloak",
-        http_port=http_port,
-        management_port=management_port,
-        env={
-            **values,
-            "UM_SMTP_HOST": "127.0.0.1",
-            "UM_SMTP_PORT": str(smtp_port),
-            "UM_BRIDGE_URL": bridge_url,
-        },
-        admin_password=secrets.token_urlsafe(16),
-    )
-    keycloak.install(fresh=True)
+    private = private_keycloak("bench-keycloak")
+    keycloak, values, bridge_url = private.keycloak, private.secrets, private.bridge_url
+    bridge_port = private.bridge_port
+    sink = start_mail_sink(mail_dir, port=private.smtp_port)
     keycloak.start()
     env = {
         **os.environ,

@@ -19,9 +19,10 @@ import httpx
 import pytest
 import uvicorn
 
-from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
+from bridge.devstack.keycloak import KeycloakInstance
 from bridge.devstack.mailsink import start_mail_sink
 from bridge.devstack.ports import free_ports
+from bridge.devstack.private import private_keycloak
 from bridge.domain.ine import BEA_KEYS
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.settings import Settings
@@ -105,32 +106,10 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     mail_dir = tmp_path_factory.mktemp("mail")
-    smtp_port, bridge_port, http_port, management_port = free_ports(4)
-    values = {
-        name: secrets.token_urlsafe(24)
-        for name in (
-            "UM_BRIDGE_CLIENT_SECRET",
-            "UM_PORTAL_CLIENT_SECRET",
-            "UM_CONSOLE_CLIENT_SECRET",
-            "UM_PROVISIONING_CLIENT_SECRET",
-        )
-    }
-    # The bridge's port is chosen now: the theme links to it.
-    env = {
-        **values,
-        "UM_SMTP_HOST": "127.0.0.1",
-        "UM_SMTP_PORT": str(smtp_port),
-        "UM_BRIDGE_URL": f"http://localhost:{bridge_port}",
-    }
+    private = private_keycloak("test-keycloak")
+    keycloak, values = private.keycloak, private.secrets
+    smtp_port, bridge_port = private.smtp_port, private.bridge_port
     sink = start_mail_sink(mail_dir, port=smtp_port)
-    keycloak = KeycloakInstance(
-        REPO_ROOT / "var" / "test-keycloak",
-        http_port=http_port,
-        management_port=management_port,
-        env=env,
-        admin_password=secrets.token_urlsafe(16),
-    )
-    keycloak.install(fresh=True)
     started = time.monotonic()
     keycloak.start()
     STARTUP_REPORT.append(

@@ -20,17 +20,12 @@ from bridge.app import create_app
 from bridge.devstack.demo import DemoAccount, load_demo
 from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
 from bridge.devstack.mailsink import start_mail_sink
+from bridge.devstack.private import CLIENT_SECRETS
 from bridge.domain.deadlines import PARIS
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.settings import Settings
 
-SECRET_NAMES = (
-    "UM_BRIDGE_CLIENT_SECRET",
-    "UM_PORTAL_CLIENT_SECRET",
-    "UM_CONSOLE_CLIENT_SECRET",
-    "UM_PROVISIONING_CLIENT_SECRET",
-    "UM_SESSION_SECRET",
-)
+SECRET_NAMES = (*CLIENT_SECRETS, "UM_SESSION_SECRET")
 
 
 def load_or_create_secrets(path: Path) -> dict[str, str]:
