@@ -40,6 +40,7 @@ class BenchStack:
     bridge_url: str
     secrets: dict[str, str]
     mail_dir: Path
+    database: str
 
     def admin(self) -> httpx.Client:
         token = self.keycloak.admin_token()
@@ -51,13 +52,15 @@ class BenchStack:
 
 
 @contextlib.contextmanager
-def bench_stack(bridge_env: dict[str, str] | None = None) -> Iterator[BenchStack]:
+def bench_stack(
+    bridge_env: dict[str, str] | None = None, database: str = "h2"
+) -> Iterator[BenchStack]:
     mail_dir = Path(tempfile.mkdtemp(prefix="bench-mail-"))
-    private = private_keycloak("bench-keycloak")
+    private = private_keycloak("bench-keycloak", database)
     keycloak, values, bridge_url = private.keycloak, private.secrets, private.bridge_url
     bridge_port = private.bridge_port
     sink = start_mail_sink(mail_dir, port=private.smtp_port)
-    keycloak.start()
+    private.start()
     env = {
         **os.environ,
         **values,
@@ -82,9 +85,9 @@ def bench_stack(bridge_env: dict[str, str] | None = None) -> Iterator[BenchStack
             if time.monotonic() > deadline:
                 raise RuntimeError("the bridge did not become ready")
             time.sleep(0.2)
-        yield BenchStack(keycloak, bridge_url, values, mail_dir)
+        yield BenchStack(keycloak, bridge_url, values, mail_dir, private.database)
     finally:
         bridge.terminate()
         bridge.wait(10)
-        keycloak.stop()
+        private.stop()
         sink.stop()

@@ -146,6 +146,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
 
     from bridge.domain.errors import ServiceUnavailable
     from bridge.jobs.provision import provision
+    from bridge.jobs.provision_state import ProvisionState, StateError
     from bridge.jobs.sis_reader import ExportError
 
     path = Path(args.file)
@@ -165,10 +166,19 @@ def cmd_provision(args: argparse.Namespace) -> int:
     size = path.stat().st_size if path.is_file() else 0
     progress = _Progress(size, enabled=sys.stderr.isatty() and not args.json)
     started = time.monotonic()
+    gateway = _jobs_gateway()
+    state = None
+    state_path = args.state or os.environ.get("UM_PROVISION_STATE")
+    try:
+        if state_path:
+            state = ProvisionState(Path(state_path), gateway.realm_url)
+    except StateError as error:
+        print(f"unusable state file, nothing was written: {error.detail}", file=sys.stderr)
+        return EXIT_UNUSABLE_INPUT
     try:
         summary = asyncio.run(
             provision(
-                _jobs_gateway(),
+                gateway,
                 path,
                 today=_today(args),
                 dry_run=args.dry_run,
@@ -177,6 +187,8 @@ def cmd_provision(args: argparse.Namespace) -> int:
                 report=report,
                 progress=progress,
                 keys_out=keys,
+                state=state,
+                full=args.full,
             )
         )
     except ExportError as error:
@@ -187,7 +199,12 @@ def cmd_provision(args: argparse.Namespace) -> int:
         progress.close()
         print(f"Keycloak unavailable: {error}; what was written is safe to re-run", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    finally:
+        if state is not None:
+            state.close()
     progress.close()
+    for note in summary.notes:
+        print(f"note: {note}", file=sys.stderr)
     result = {**summary.as_dict(), "seconds": round(time.monotonic() - started, 1)}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -195,8 +212,9 @@ def cmd_provision(args: argparse.Namespace) -> int:
         mode = " (dry run: nothing written)" if args.dry_run else ""
         print(
             f"created {summary.created}, updated {summary.updated}, re-enabled "
-            f"{summary.reenabled}, unchanged {summary.unchanged}, rejected "
-            f"{len(summary.rejected)} in {result['seconds']} s{mode}"
+            f"{summary.reenabled}, unchanged {summary.unchanged} "
+            f"({summary.unchanged_from_state} known from the state file), rejected "
+            f"{len(summary.rejected)} in {result['seconds']} s, {summary.mode} run{mode}"
         )
     return EXIT_REJECTED if summary.rejected else EXIT_OK
 
@@ -330,6 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("--today", type=_iso_date, help="the date to decide with (default: today)")
     prov.add_argument("--batch-size", type=int, default=125, help="users per partial import")
     prov.add_argument("--concurrency", type=int, default=4, help="partial imports in flight")
+    prov.add_argument(
+        "--state",
+        metavar="FILE",
+        help="what earlier runs applied (SQLite; default $UM_PROVISION_STATE): a re-run then "
+        "asks Keycloak only about the rows that changed",
+    )
+    prov.add_argument(
+        "--full", action="store_true", help="check every row against Keycloak (weekly)"
+    )
     prov.add_argument(
         "--activation-keys",
         metavar="FILE",

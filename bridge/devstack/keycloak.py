@@ -22,7 +22,7 @@ import signal
 import subprocess
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,6 +188,8 @@ class KeycloakInstance:
     realm_dir: Path = REPO_ROOT / "realm"
     theme_dir: Path = REPO_ROOT / "themes" / THEME_NAME
     dev_theme_caching: bool = False
+    # e.g. PostgresInstance.keycloak_options(); empty: the dev-file H2 database
+    db_options: Sequence[str] = ()
     process: subprocess.Popen[bytes] | None = None
     java_major: int | None = None
 
@@ -240,6 +242,7 @@ class KeycloakInstance:
             "--metrics-enabled=true",
             f"--http-management-port={self.management_port}",
             "--hostname-strict=false",
+            *self.db_options,
         ]
         if not self.dev_theme_caching:
             args += [

@@ -1,6 +1,8 @@
 """A throw-away Keycloak for the test session and the benchmarks: its own directory under
 var/, fresh data, random client secrets, and distinct free loopback ports for it, its SMTP
-sink and the bridge that the theme links to."""
+sink and the bridge that the theme links to. Its database is the dev-file H2 by default, or
+a private PostgreSQL cluster (bridge.devstack.postgres) for figures that must hold in
+production."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 
 from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
 from bridge.devstack.ports import free_ports
+from bridge.devstack.postgres import PostgresInstance
 
 # The realm's ${...} placeholders without a default (realm/um-realm.json).
 CLIENT_SECRETS = (
@@ -25,16 +28,39 @@ class PrivateKeycloak:
     secrets: dict[str, str]
     smtp_port: int
     bridge_port: int
+    postgres: PostgresInstance | None = None
+
+    @property
+    def database(self) -> str:
+        return "PostgreSQL" if self.postgres else "H2 dev-file"
+
+    def start(self) -> None:
+        if self.postgres:
+            self.postgres.start()
+        self.keycloak.start()
+
+    def stop(self) -> None:
+        self.keycloak.stop()
+        if self.postgres:
+            self.postgres.stop()
 
     @property
     def bridge_url(self) -> str:
         return f"http://localhost:{self.bridge_port}"
 
 
-def private_keycloak(name: str) -> PrivateKeycloak:
-    """Installed with fresh data, not started."""
-    smtp_port, bridge_port, http_port, management_port = free_ports(4)
+def private_keycloak(name: str, database: str = "h2") -> PrivateKeycloak:
+    """Installed with fresh data, not started. `database`: "h2" or "postgres"."""
+    smtp_port, bridge_port, http_port, management_port, db_port = free_ports(5)
     values = {name: secrets.token_urlsafe(24) for name in CLIENT_SECRETS}
+    postgres = None
+    if database == "postgres":
+        postgres = PostgresInstance(
+            REPO_ROOT / "var" / name / "postgres", db_port, secrets.token_urlsafe(16)
+        )
+        postgres.install(fresh=True)
+    elif database != "h2":
+        raise ValueError(f"unknown database {database!r}: h2 or postgres")
     keycloak = KeycloakInstance(
         REPO_ROOT / "var" / name,
         http_port=http_port,
@@ -46,6 +72,7 @@ def private_keycloak(name: str) -> PrivateKeycloak:
             "UM_BRIDGE_URL": f"http://localhost:{bridge_port}",
         },
         admin_password=secrets.token_urlsafe(16),
+        db_options=postgres.keycloak_options() if postgres else (),
     )
     keycloak.install(fresh=True)
-    return PrivateKeycloak(keycloak, values, smtp_port, bridge_port)
+    return PrivateKeycloak(keycloak, values, smtp_port, bridge_port, postgres)

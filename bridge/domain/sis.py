@@ -15,6 +15,7 @@ The export's columns (header names are case-insensitive; the French names are ac
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 
@@ -105,3 +106,20 @@ def record_from_fields(fields: Mapping[str, str], min_year: int, max_year: int) 
         institutional_email=_email(fields.get("institutional_email", ""), "institutional email"),
         last_enrollment_year=int(year_text),
     )
+
+
+def fingerprint(record: StudentRecord) -> str:
+    """A digest of everything a row says: equal fingerprints, nothing to write again."""
+    fields = (
+        record.student_number,
+        record.username,
+        record.first_name,
+        record.last_name,
+        record.ine or "",
+        record.rescue_email or "",
+        record.institutional_email or "",
+        str(record.last_enrollment_year or ""),
+        ",".join(record.affiliations),
+    )
+    # No field can hold \x1f: names refuse control characters, the others have strict shapes.
+    return hashlib.blake2b("\x1f".join(fields).encode(), digest_size=16).hexdigest()

@@ -210,6 +210,12 @@ class KeycloakGateway:
         openid = KeycloakOpenID(server_url=server_url, realm_name=user_realm, client_id="admin-cli")
         return cls(KeycloakAdmin(connection=connection), openid)
 
+    @property
+    def realm_url(self) -> str:
+        """Which realm this gateway speaks to (the provisioning state is bound to it)."""
+        connection = self._admin.connection
+        return f"{str(connection.server_url).rstrip('/')}/realms/{connection.realm_name}"
+
     # --- health ------------------------------------------------------------------------
 
     async def ping(self) -> None:
@@ -382,6 +388,46 @@ class KeycloakGateway:
             if len(page) < page_size:
                 return
             first += page_size
+
+    async def find_by_student_number(self, student_number: str) -> Account | None:
+        return await self._find_one_by(ATTR_STUDENT_NUMBER, student_number)
+
+    async def find_account_by_ine(self, ine: str) -> Account | None:
+        """Like find_by_ine, without the credential lookup that provisioning does not need."""
+        return await self._find_one_by(ATTR_INE, ine)
+
+    async def _find_one_by(self, attribute: str, value: str) -> Account | None:
+        with domain_errors():
+            users = await self._admin.a_get_users(
+                {"q": f"{attribute}:{value}", "exact": "true", "first": 0, "max": 2}
+            )
+        if len(users) > 1:
+            raise Conflict(f"several accounts share this {attribute}")
+        return account_from_representation(users[0]) if users else None
+
+    async def usernames_containing(self, text: str, page_size: int = 1000) -> list[str]:
+        """Every username containing `text` (Keycloak's non-exact username search)."""
+        found: list[str] = []
+        first = 0
+        while True:
+            with domain_errors():
+                page = await self._admin.a_get_users(
+                    {
+                        "username": text,
+                        "exact": "false",
+                        "briefRepresentation": "true",
+                        "first": first,
+                        "max": page_size,
+                    }
+                )
+            found += [str(user["username"]) for user in page]
+            if len(page) < page_size:
+                return found
+            first += page_size
+
+    async def count_accounts(self) -> int:
+        with domain_errors():
+            return int(await self._admin.a_users_count())
 
     async def import_students(self, reps: Sequence[dict[str, Any]]) -> dict[str, str]:
         """Create users in one partial import (skipping usernames that exist); returns

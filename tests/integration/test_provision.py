@@ -21,6 +21,7 @@ from bridge.cli import main
 from bridge.domain.ine import BEA_KEYS
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.jobs.provision import provision
+from bridge.jobs.provision_state import ProvisionState, StateError
 from bridge.jobs.sis_reader import ExportError
 from tests.flows import signs_in
 
@@ -273,9 +274,10 @@ async def test_crash_halfway_then_rerun_leaves_a_correct_realm(
     stack: Any, jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
     tag = letters(4).upper()
-    count = 3000
+    count = 2000
     lines = [HEADER] + [f"K{tag}{i:05d},Crash{letters(5)},Eve,2026,,,," for i in range(count)]
     csv = write(tmp_path, lines, name="big.csv")
+    state_path = tmp_path / "state.sqlite3"
     env = {
         **os.environ,
         "UM_KEYCLOAK_URL": stack.url,
@@ -292,6 +294,8 @@ async def test_crash_halfway_then_rerun_leaves_a_correct_realm(
             "100",
             "--today",
             "2026-11-21",
+            "--state",
+            str(state_path),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -314,10 +318,18 @@ async def test_crash_halfway_then_rerun_leaves_a_correct_realm(
         time.sleep(0.2)
     assert 0 < partial < count, partial
 
-    summary = await provision(jobs_gateway, csv, today=TODAY)
+    # The re-run trusts the state file only for the batches it recorded: the ones Keycloak
+    # committed after the kill are looked up, found, and not created twice.
+    state = ProvisionState(state_path, jobs_gateway.realm_url)
+    recorded = state.applied_count()
+    assert recorded <= partial
+    summary = await provision(jobs_gateway, csv, today=TODAY, state=state)
+    state.close()
+    assert summary.mode == "incremental"
     assert summary.rejected == []
     assert summary.created == count - partial
     assert summary.unchanged == partial
+    assert summary.unchanged_from_state == recorded
     assert admin.get("/users/count", params=query).json() == count
     numbers = [
         u["attributes"]["supannEtuId"][0]
@@ -327,3 +339,99 @@ async def test_crash_halfway_then_rerun_leaves_a_correct_realm(
         ).json()
     ]
     assert len(numbers) == len(set(numbers)) == count
+
+
+async def test_state_file_skips_rows_applied_before_and_applies_the_rest(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+) -> None:
+    state = ProvisionState(tmp_path / "state.sqlite3", jobs_gateway.realm_url)
+    surname = "Roux" + letters()
+    prefix = f"j{surname.lower()[:10]}"
+    first, second, third = number(), number(), number()
+    rows = [
+        HEADER,
+        f"{first},{surname},Jean,2026,,,,",
+        f"{second},Petit{letters()},Ana,2026,,,,",
+        f"{number()},Masson{letters()},Éric,2026,,,,",
+    ]
+    csv = write(tmp_path, rows)
+    initial = await provision(jobs_gateway, csv, today=TODAY, state=state)
+    assert (initial.mode, initial.created) == ("full", 3)
+
+    again = await provision(jobs_gateway, csv, today=TODAY, state=state)
+    assert (again.mode, again.created, again.updated) == ("incremental", 0, 0)
+    assert again.unchanged == again.unchanged_from_state == 3
+
+    # A name change, a new Jean Roux while someone else took the next identifier, and an
+    # INE that is another account's.
+    make_user(username=f"{prefix}002")
+    other = make_user()
+    other_ine = other["attributes"]["ine"][0]
+    rows[1] = f"{first},{surname},Jean,2026,{other_ine},,,"
+    rows[2] = rows[2].replace(",Ana,", ",Anaïs,")
+    rows.append(f"{third},{surname},Jean,2026,,,,")
+    csv = write(tmp_path, rows)
+    changed = await provision(jobs_gateway, csv, today=TODAY, state=state)
+    assert (changed.created, changed.updated, changed.unchanged_from_state) == (1, 1, 1)
+    assert [reason for _, reason in changed.rejected] == [
+        f"INE {other_ine} belongs to another account ({other['username']})"
+    ]
+    assert user_by_number(admin, second)["firstName"] == "Anaïs"
+    assert user_by_number(admin, third)["username"] == f"{prefix}003"
+    state.close()
+
+
+async def test_full_run_puts_right_what_changed_behind_the_state(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+) -> None:
+    state = ProvisionState(tmp_path / "state.sqlite3", jobs_gateway.realm_url)
+    n = number()
+    csv = write(tmp_path, [HEADER, f"{n},Blanc{letters()},Paul,2026,,,,"])
+    await provision(jobs_gateway, csv, today=TODAY, state=state)
+    user = user_by_number(admin, n)
+    admin.put(f"/users/{user['id']}", json={**user, "lastName": "Edited by hand"})
+
+    trusted = await provision(jobs_gateway, csv, today=TODAY, state=state)
+    assert (trusted.unchanged_from_state, trusted.updated) == (1, 0)
+    full = await provision(jobs_gateway, csv, today=TODAY, state=state, full=True)
+    assert (full.mode, full.updated) == ("full", 1)
+    assert user_by_number(admin, n)["lastName"] == user["lastName"]
+    state.close()
+
+
+async def test_state_that_knows_more_rows_than_the_realm_is_dropped(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+) -> None:
+    """A realm restored from an old backup: the fingerprints cannot be trusted."""
+    n = number()
+    state = ProvisionState(tmp_path / "state.sqlite3", jobs_gateway.realm_url)
+    for i in range(admin.get("/users/count").json() + 10):
+        state.record(f"GHOST{i}", "0" * 32)
+    state.record(n, "0" * 32)
+    state.commit()
+    csv = write(tmp_path, [HEADER, f"{n},Noir{letters()},Rita,2026,,,,"])
+    summary = await provision(jobs_gateway, csv, today=TODAY, state=state)
+    assert summary.mode == "full" and "dropped" in summary.notes[0]
+    assert summary.created == 1
+    assert state.applied_count() == 1
+    state.close()
+
+
+def test_state_file_of_another_realm_or_not_a_state_file_is_refused(
+    stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("UM_KEYCLOAK_URL", stack.url)
+    monkeypatch.setenv(
+        "UM_PROVISIONING_CLIENT_SECRET", stack.secrets["UM_PROVISIONING_CLIENT_SECRET"]
+    )
+    csv = write(tmp_path, [HEADER, f"{number()},Gris{letters()},Zoe,2026,,,,"])
+    other = tmp_path / "other.sqlite3"
+    ProvisionState(other, "https://sso.example.org/realms/um").close()
+    assert main(["provision", str(csv), "--state", str(other)]) == 2
+    assert "https://sso.example.org/realms/um" in capsys.readouterr().err
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"not a database" * 100)
+    assert main(["provision", str(csv), "--state", str(garbage)]) == 2
+    assert "not a provisioning state file" in capsys.readouterr().err
+    with pytest.raises(StateError):
+        ProvisionState(other, stack.url)
