@@ -34,6 +34,22 @@ def summary(values: list[float]) -> str:
     )
 
 
+def cpu_seconds(group_leader: int | None) -> float:
+    """CPU time (user + system, reaped children included) of a process group: a server
+    started in its own session (Keycloak's JVM, PostgreSQL and its backends)."""
+    if group_leader is None:
+        return 0.0
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[2]) == group_leader:  # pgrp
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class BenchStack:
     keycloak: KeycloakInstance
@@ -41,6 +57,7 @@ class BenchStack:
     secrets: dict[str, str]
     mail_dir: Path
     database: str
+    postgres_pid: int | None = None
 
     def admin(self) -> httpx.Client:
         token = self.keycloak.admin_token()
@@ -85,7 +102,10 @@ def bench_stack(
             if time.monotonic() > deadline:
                 raise RuntimeError("the bridge did not become ready")
             time.sleep(0.2)
-        yield BenchStack(keycloak, bridge_url, values, mail_dir, private.database)
+        pg_pid = (
+            private.postgres.process.pid if private.postgres and private.postgres.process else None
+        )
+        yield BenchStack(keycloak, bridge_url, values, mail_dir, private.database, pg_pid)
     finally:
         bridge.terminate()
         bridge.wait(10)

@@ -18,10 +18,11 @@ from bridge.domain.deadlines import PARIS
 from bridge.domain.errors import ServiceUnavailable
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.settings import Settings
-from bridge.web import activation, devmail, health, lost_password, pages, portal
+from bridge.web import activation, console, devmail, health, lost_password, pages, portal
+from bridge.web.console_session import SessionBox
 from bridge.web.csrf import csrf_field
 from bridge.web.ratelimit import AddressLimiter
-from bridge.web.security import SecurityHeadersMiddleware
+from bridge.web.security import NoStoreMiddleware, SecurityHeadersMiddleware
 from bridge.web.templating import make_templates, render
 
 log = logging.getLogger("bridge")
@@ -69,6 +70,23 @@ def create_app(
             Route("/portal/password", portal.change_password),
             Route("/portal/logout", portal.logout, methods=["POST"]),
         ]
+    if settings.console_client_secret:
+        routes += [
+            Route("/console", console.search, name="console"),
+            Route("/console/login", console.login),
+            Route("/console/callback", console.callback),
+            Route("/console/logout", console.logout, methods=["POST"]),
+            Route("/console/accounts/{user_id}", console.account),
+            Route(
+                "/console/accounts/{user_id}/show-rescue-email",
+                console.show_rescue_email,
+                methods=["POST"],
+            ),
+            Route("/console/accounts/{user_id}/actions/{action}", console.confirm),
+            Route(
+                "/console/accounts/{user_id}/actions/{action}", console.perform, methods=["POST"]
+            ),
+        ]
     if settings.dev_mode and settings.mail_dir:
         routes += [
             Route("/dev/mail", devmail.mail_list, name="dev_mail"),
@@ -76,6 +94,7 @@ def create_app(
         ]
 
     middleware = [
+        Middleware(NoStoreMiddleware, prefix="/console"),
         Middleware(
             SecurityHeadersMiddleware, hsts=settings.https, form_targets=(settings.keycloak_url,)
         ),
@@ -140,6 +159,9 @@ def create_app(
     )
     if settings.portal_client_secret:
         app.state.oauth = portal.make_oauth(settings)
+    if settings.console_client_secret:
+        app.state.console_oauth = console.make_oauth(settings)
+        app.state.console_box = SessionBox(settings.session_secret)
     return app
 
 

@@ -140,6 +140,34 @@ class _Progress:
             print(file=sys.stderr)
 
 
+def cmd_console_permissions(args: argparse.Namespace) -> int:
+    """Once per realm, as an administrator: the fine-grained admin permission that lets
+    the staff role manage the members of `students` (docs/console.md)."""
+    import asyncio
+
+    from bridge.domain.errors import DomainError
+    from bridge.gateway.keycloak import KeycloakGateway
+
+    password = os.environ.get("UM_ADMIN_PASSWORD")
+    if not password:
+        print("set UM_ADMIN_USER (default admin) and UM_ADMIN_PASSWORD", file=sys.stderr)
+        return EXIT_UNUSABLE_INPUT
+    gateway = KeycloakGateway.for_admin_user(
+        os.environ.get("UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
+        os.environ.get("UM_REALM", "um"),
+        os.environ.get("UM_ADMIN_USER", "admin"),
+        password,
+        user_realm=os.environ.get("UM_ADMIN_REALM", "master"),
+    )
+    try:
+        asyncio.run(gateway.ensure_console_permissions())
+    except DomainError as error:
+        print(f"could not set the console permission up: {error.detail}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    print("the staff role may manage the members of `students` (and no one else)")
+    return EXIT_OK
+
+
 def cmd_provision(args: argparse.Namespace) -> int:
     import asyncio
     import json
@@ -340,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     sink.add_argument("--port", type=int, default=1025)
     sink.add_argument("--dir", default="var/mail")
     sink.set_defaults(func=cmd_mail_sink)
+
+    realm = sub.add_parser("realm", help="one-time realm set-up steps")
+    realm_sub = realm.add_subparsers(dest="realm_command", required=True)
+    perms = realm_sub.add_parser(
+        "console-permissions", help="let the staff role manage students (UM_ADMIN_* variables)"
+    )
+    perms.set_defaults(func=cmd_console_permissions)
 
     prov = sub.add_parser("provision", help="create and update students from the SIS export")
     prov.add_argument("file", help="the SIS export (CSV, docs/lifecycle.md)")

@@ -43,6 +43,9 @@ class Settings:
     dev_mode: bool = False
     mail_dir: Path | None = None
     portal_client_secret: str | None = None
+    # The staff console (/console) exists when its client's secret is set.
+    console_client_id: str = "bridge-console"
+    console_client_secret: str | None = None
     portal_url: str = "http://localhost:8000/portal"
     # Where activation and lost-password links land once the student is done: the
     # portal's login, so that the student signs in once with the new password.
@@ -97,6 +100,8 @@ class Settings:
             # The mail viewer exists only in dev mode: it shows every mail sent.
             mail_dir=Path(mail_dir) if (dev_mode and mail_dir) else None,
             portal_client_secret=env.get("UM_PORTAL_CLIENT_SECRET") or None,
+            console_client_id=_get(env, "UM_CONSOLE_CLIENT_ID", "bridge-console"),
+            console_client_secret=env.get("UM_CONSOLE_CLIENT_SECRET") or None,
             portal_url=_get(env, "UM_PORTAL_URL", f"{public_url}/portal").rstrip("/"),
             action_client_id=_get(env, "UM_ACTION_CLIENT_ID", "portal"),
             action_redirect_uri=_get(env, "UM_ACTION_REDIRECT_URI", f"{public_url}/portal/login"),

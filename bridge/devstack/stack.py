@@ -93,6 +93,7 @@ def run_dev(fresh: bool = False) -> None:
         admin = KeycloakGateway.for_admin_user(
             keycloak_url, "um", keycloak.admin_user, keycloak.admin_password
         )
+        asyncio.run(admin.ensure_console_permissions())
         demo = asyncio.run(load_demo(admin, dt.datetime.now(PARIS).date()))
 
         settings = Settings.from_env(

@@ -40,3 +40,10 @@ class ServiceUnavailable(DomainError):
     """Keycloak (or its mail server) cannot be reached or refuses our credentials."""
 
     code = "service_unavailable"
+
+
+class NotAllowed(DomainError):
+    """Keycloak refused the caller the right to do this (a staff member acting on an
+    account outside the students group, a session without the staff role)."""
+
+    code = "not_allowed"

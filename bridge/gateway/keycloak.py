@@ -21,9 +21,11 @@ from keycloak.exceptions import (
 )
 
 from bridge.domain.accounts import Account, StudentRecord
+from bridge.domain.console import StaffRecord
 from bridge.domain.errors import (
     AccountNotFound,
     Conflict,
+    NotAllowed,
     Rejected,
     ServiceUnavailable,
 )
@@ -42,6 +44,13 @@ ATTR_MAILS_SENT = "umMailsSent"
 ATTR_LAST_MAIL_AT = "umLastMailAt"
 ATTR_INE_FAILURES = "umIneFailures"
 ATTR_REMINDER_SENT_FOR = "umReminderSentFor"
+# The latest staff console action (bridge.domain.console.StaffRecord), admin-only
+ATTR_STAFF_ACTION = "umStaffAction"
+STUDENTS_GROUP = "/students"
+STAFF_ROLE = "staff"
+# The fine-grained admin permission that lets staff manage the members of `students`
+CONSOLE_PERMISSION = "Staff manage students"
+CONSOLE_POLICY = "Has the staff role"
 
 
 def _error_body(error: KeycloakError) -> tuple[str | None, str]:
@@ -72,6 +81,8 @@ def domain_errors() -> Iterator[None]:
         key, description = _error_body(error)
         if status == 404:
             raise AccountNotFound(description) from error
+        if status == 403:
+            raise NotAllowed(description) from error
         if status == 409:
             raise Conflict(description) from error
         if status is not None and 400 <= status < 500:
@@ -171,6 +182,8 @@ class KeycloakGateway:
     def __init__(self, admin: KeycloakAdmin, openid: KeycloakOpenID) -> None:
         self._admin = admin
         self._openid = openid
+        self._client_id = str(admin.connection.client_id)
+        self._management_id: str | None = None
 
     @classmethod
     def for_client(
@@ -191,6 +204,23 @@ class KeycloakGateway:
             client_secret_key=client_secret,
             timeout=timeout,
         )
+        return cls(KeycloakAdmin(connection=connection), openid)
+
+    @classmethod
+    def for_token(
+        cls, server_url: str, realm: str, access_token: str, expires_in: int
+    ) -> KeycloakGateway:
+        """Act with a person's own access token (the staff console): Keycloak decides what
+        they may do and names them in its admin events. The caller refreshes the token."""
+        connection = KeycloakOpenIDConnection(
+            server_url=server_url,
+            realm_name=realm,
+            user_realm_name=realm,
+            client_id="bridge-console",
+            token={"access_token": access_token, "expires_in": expires_in},
+            timeout=10,
+        )
+        openid = KeycloakOpenID(server_url=server_url, realm_name=realm, client_id="bridge-console")
         return cls(KeycloakAdmin(connection=connection), openid)
 
     @classmethod
@@ -405,26 +435,6 @@ class KeycloakGateway:
             raise Conflict(f"several accounts share this {attribute}")
         return account_from_representation(users[0]) if users else None
 
-    async def usernames_containing(self, text: str, page_size: int = 1000) -> list[str]:
-        """Every username containing `text` (Keycloak's non-exact username search)."""
-        found: list[str] = []
-        first = 0
-        while True:
-            with domain_errors():
-                page = await self._admin.a_get_users(
-                    {
-                        "username": text,
-                        "exact": "false",
-                        "briefRepresentation": "true",
-                        "first": first,
-                        "max": page_size,
-                    }
-                )
-            found += [str(user["username"]) for user in page]
-            if len(page) < page_size:
-                return found
-            first += page_size
-
     async def count_accounts(self) -> int:
         with domain_errors():
             return int(await self._admin.a_users_count())
@@ -509,3 +519,173 @@ class KeycloakGateway:
             rep["attributes"][ATTR_REMINDER_SENT_FOR] = [valid_until_date.isoformat()]
 
         await self._update(account.id, mutate)
+
+    # --- staff console -------------------------------------------------------------------
+    # Called with the staff member's own token (for_token) unless said otherwise.
+
+    async def search_accounts(
+        self, text: str, by: str, first: int = 0, count: int = 20
+    ) -> list[Account]:
+        """`by`: "name" (identifier, names: Keycloak's search), "ine", "student_number".
+        Keycloak returns only the accounts the caller may view."""
+        query: dict[str, Any] = {"first": first, "max": count, "briefRepresentation": "false"}
+        if by == "ine":
+            query.update(q=f"{ATTR_INE}:{text}", exact="true")
+        elif by == "student_number":
+            query.update(q=f"{ATTR_STUDENT_NUMBER}:{text}", exact="true")
+        else:
+            query["search"] = text
+        with domain_errors():
+            users = await self._admin.a_get_users(query)
+        return [account_from_representation(rep) for rep in users]
+
+    async def console_account(self, user_id: str) -> tuple[Account, StaffRecord | None]:
+        """The account and the latest staff record on it (NotAllowed outside `students`)."""
+        with domain_errors():
+            rep = await self._admin.a_get_user(user_id)
+            credentials = await self._admin.a_get_credentials(user_id)
+        has_password = any(c.get("type") == "password" for c in credentials)
+        record = StaffRecord.decode(_first(rep.get("attributes") or {}, ATTR_STAFF_ACTION))
+        return account_from_representation(rep, has_password=has_password), record
+
+    async def record_staff_action(
+        self, user_id: str, record: StaffRecord, changes: dict[str, Any] | None = None
+    ) -> None:
+        """One write that carries the record (and the action's own changes to the user's
+        top-level fields): Keycloak's admin event for it names the staff member."""
+
+        def mutate(rep: dict[str, Any]) -> None:
+            rep.update(changes or {})
+            rep["attributes"][ATTR_STAFF_ACTION] = [record.encode()]
+
+        await self._update(user_id, mutate)
+
+    async def reset_account(self, user_id: str, record: StaffRecord) -> None:
+        """Credentials and pending actions gone, sessions ended; the profile, groups,
+        attributes and rescue email stay. The student activates again."""
+        with domain_errors():
+            for credential in await self._admin.a_get_credentials(user_id):
+                await self._admin.a_delete_credential(user_id, credential["id"])
+        await self.record_staff_action(user_id, record, {"requiredActions": []})
+        with domain_errors():
+            await self._admin.a_user_logout(user_id)
+
+    # With the web bridge's service account (view-users, view-events): what a staff token
+    # cannot see (the target's roles, the events), only for an account the staff member
+    # could open.
+
+    async def is_staff_or_admin(self, user_id: str) -> bool:
+        """Effective roles, groups included: the staff role, or any realm-management role
+        (an administrator). The console never acts on those, whatever Keycloak allows."""
+        with domain_errors():
+            realm_roles = await self._admin.a_get_composite_realm_roles_of_user(user_id)
+            if any(role.get("name") == STAFF_ROLE for role in realm_roles):
+                return True
+            management = await self._realm_management_id()
+            if management is None:
+                return False
+            client_roles = await self._admin.a_get_composite_client_roles_of_user(
+                user_id, management
+            )
+        return bool(client_roles)
+
+    async def _realm_management_id(self) -> str | None:
+        """The realm-management client's id, read from our own role mappings: looking the
+        client up would need a clients role that the bridge has no other use for."""
+        if self._management_id is None:
+            me = await self._admin.a_get_user_id(f"service-account-{self._client_id}")
+            if me is None:
+                return None
+            mappings = await self._admin.a_get_all_roles_of_user(me)
+            client = (mappings.get("clientMappings") or {}).get("realm-management") or {}
+            self._management_id = client.get("id")
+        return self._management_id
+
+    async def last_login(self, user_id: str) -> dt.datetime | None:
+        with domain_errors():
+            events = await self._admin.a_get_events(
+                {"user": user_id, "type": "LOGIN", "first": 0, "max": 1}
+            )
+        if not events:
+            return None
+        return dt.datetime.fromtimestamp(events[0]["time"] / 1000, tz=dt.UTC)
+
+    async def staff_history(self, user_id: str, limit: int = 50) -> list[tuple[StaffRecord, str]]:
+        """(record, staff username), newest first: from Keycloak's admin events on the
+        account, each record counted once, at the write that introduced it (later writes
+        by anyone carry the same attribute along)."""
+        with domain_errors():
+            events = await self._admin.a_get_admin_events(
+                {
+                    "resourcePath": f"users/{user_id}",
+                    "operationTypes": "UPDATE",
+                    "first": 0,
+                    "max": 500,
+                }
+            )
+        first_seen: dict[str, tuple[int, StaffRecord, str]] = {}
+        for event in events:
+            try:
+                rep = json.loads(event.get("representation") or "{}")
+            except ValueError:
+                continue
+            record = StaffRecord.decode(_first(rep.get("attributes") or {}, ATTR_STAFF_ACTION))
+            if record is None:
+                continue
+            key = record.encode()
+            actor = (event.get("authDetails") or {}).get("userId") or ""
+            if key not in first_seen or event["time"] < first_seen[key][0]:
+                first_seen[key] = (event["time"], record, actor)
+        entries = sorted(first_seen.values(), key=lambda item: item[0], reverse=True)[:limit]
+        names: dict[str, str] = {}
+        history = []
+        for _, record, actor in entries:
+            if actor not in names:
+                names[actor] = await self._username_of(actor)
+            history.append((record, names[actor]))
+        return history
+
+    async def _username_of(self, user_id: str) -> str:
+        try:
+            with domain_errors():
+                return str((await self._admin.a_get_user(user_id))["username"])
+        except AccountNotFound:
+            return f"(compte supprimé {user_id[:8]})"
+
+    # With an administrator's token (dev stack, tests, deployment step): the fine-grained
+    # admin permission behind the console. Idempotent.
+
+    async def ensure_console_permissions(self) -> None:
+        with domain_errors():
+            client = await self._admin.a_get_client_id("admin-permissions")
+            if client is None:
+                raise Rejected("admin permissions are not enabled on the realm")
+            policies = {p["name"] for p in await self._admin.a_get_client_authz_policies(client)}
+            if CONSOLE_POLICY not in policies:
+                role = await self._admin.a_get_realm_role(STAFF_ROLE)
+                await self._admin.a_create_client_authz_role_based_policy(
+                    client,
+                    {
+                        "name": CONSOLE_POLICY,
+                        "description": "Members of a group with the realm role staff",
+                        "logic": "POSITIVE",
+                        "roles": [{"id": role["id"], "required": True}],
+                    },
+                )
+            permissions = {
+                p["name"] for p in await self._admin.a_get_client_authz_permissions(client)
+            }
+            if CONSOLE_PERMISSION not in permissions:
+                group = await self._admin.a_get_group_by_path(STUDENTS_GROUP)
+                await self._admin.a_create_client_authz_scope_permission(
+                    {
+                        "name": CONSOLE_PERMISSION,
+                        "description": "The staff console: view and manage students only",
+                        "resourceType": "Groups",
+                        "resources": [group["id"]],
+                        "scopes": ["view-members", "manage-members"],
+                        "policies": [CONSOLE_POLICY],
+                        "decisionStrategy": "UNANIMOUS",
+                    },
+                    client,
+                )

@@ -133,8 +133,8 @@ async def load_index(gateway: KeycloakGateway, state: ProvisionState | None = No
 
 @dataclass
 class Lookups:
-    """Incremental mode: one query per row that changed, and the identifiers of a prefix
-    read (from Keycloak and the state file) the first time the prefix comes up."""
+    """Incremental mode: one query per row that changed. An identifier is free when no
+    account has it (an exact, indexed lookup) and the state file never handed it out."""
 
     gateway: KeycloakGateway
     state: ProvisionState
@@ -151,26 +151,28 @@ class Lookups:
                 raise IneClash(owner)
         return existing
 
-    async def _load(self, prefix: str) -> None:
-        if prefix in self.prefixes:
-            return
-        self.prefixes.add(prefix)
-        for username in await self.gateway.usernames_containing(prefix):
-            self.usernames.seen(username)
-        for username in self.state.identifiers_with_prefix(prefix):
-            self.usernames.seen(username)
+    def _remember(self, prefix: str) -> None:
+        if prefix not in self.prefixes:
+            self.prefixes.add(prefix)
+            for username in self.state.identifiers_with_prefix(prefix):
+                self.usernames.seen(username)
 
     async def claim(self, username: str) -> bool:
         parts = split_generated(username)
-        await self._load(parts[0] if parts else username)
+        self._remember(parts[0] if parts else username)
         if self.usernames.is_taken(username):
             return False
         self.usernames.seen(username)
-        return True
+        return await self.gateway.find_by_username(username) is None
 
     async def allocate(self, first_name: str, last_name: str) -> str:
-        await self._load(identifier_prefix(first_name, last_name))
-        return self.usernames.allocate(first_name, last_name)
+        self._remember(identifier_prefix(first_name, last_name))
+        while True:
+            # The allocator marks each candidate taken: a candidate found in Keycloak is
+            # skipped and the next counter tried.
+            candidate = self.usernames.allocate(first_name, last_name)
+            if await self.gateway.find_by_username(candidate) is None:
+                return candidate
 
     def add(self, account: Account) -> None:
         self.usernames.seen(account.username)

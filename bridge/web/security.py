@@ -46,3 +46,30 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class NoStoreMiddleware:
+    """Console pages hold personal data: never kept by a browser or a proxy cache."""
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in (b"cache-control", b"pragma")
+                ]
+                no_store = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+                message["headers"] = [*headers, *no_store]
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)

@@ -303,7 +303,7 @@ async def test_crash_halfway_then_rerun_leaves_a_correct_realm(
     )
     query = {"q": f"supannEtuId:K{tag}", "exact": "false"}
     deadline = time.monotonic() + 120
-    while admin.get("/users/count", params=query).json() < 200:
+    while admin.get("/users/count", params=query).json() < 800:
         assert job.poll() is None, "the import ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.05)

@@ -1,0 +1,131 @@
+"""The staff console's rules (pure): an account's state in words, which actions a state
+allows, and the record a staff action leaves on the account.
+
+The record is an admin-only attribute written with the staff member's own token, so that
+Keycloak's admin event for that write names them as the actor (SPEC "Staff console
+authority"); the attribute carries what the event cannot: the action and the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from enum import Enum
+
+from bridge.domain.accounts import Account
+from bridge.domain.errors import InvalidInput
+from bridge.domain.lifecycle import is_expired
+
+
+class State(Enum):
+    PROVISIONED = "provisioned"
+    WAITING = "waiting"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    RESET = "reset"
+    DISABLED = "disabled"
+
+
+STATE_WORDS = {
+    State.PROVISIONED: "Créé, jamais activé",
+    State.WAITING: "En attente d'activation",
+    State.ACTIVE: "Activé",
+    State.EXPIRED: "Expiré",
+    State.RESET: "Réinitialisé par le personnel, en attente d'activation",
+    State.DISABLED: "Désactivé",
+}
+
+
+class Action(Enum):
+    RESET = "reset"
+    SET_RESCUE_EMAIL = "set-rescue-email"
+    SEND_ACTIVATION_MAIL = "send-activation-mail"
+    ISSUE_ACTIVATION_KEY = "issue-activation-key"
+    REENABLE = "re-enable"
+    SHOW_RESCUE_EMAIL = "show-rescue-email"
+
+
+ACTION_WORDS = {
+    Action.RESET: "Compte réinitialisé",
+    Action.SET_RESCUE_EMAIL: "Adresse de secours définie",
+    Action.SEND_ACTIVATION_MAIL: "Mail d'activation envoyé",
+    Action.ISSUE_ACTIVATION_KEY: "Clé d'activation délivrée",
+    Action.REENABLE: "Compte réactivé",
+    Action.SHOW_RESCUE_EMAIL: "Adresse de secours affichée",
+}
+
+REASON_MAX = 200
+
+
+def state_of(account: Account, today: dt.date, last_action: Action | None = None) -> State:
+    if account.valid_until is not None and is_expired(account.valid_until, today):
+        return State.EXPIRED
+    if not account.enabled:
+        return State.DISABLED
+    if account.activated:
+        return State.ACTIVE
+    if last_action is Action.RESET:
+        return State.RESET
+    if account.has_password or account.mails_sent is not None:
+        return State.WAITING  # an activation key, or an activation mail went out
+    return State.PROVISIONED
+
+
+def allowed_actions(state: State) -> tuple[Action, ...]:
+    """What the account page offers. An expired account comes back through the SIS
+    export (re-enrollment), never by hand; a disabled one can be re-enabled only if its
+    validity runs (checked by `can_reenable`)."""
+    if state is State.EXPIRED:
+        return (Action.SET_RESCUE_EMAIL,)
+    if state is State.DISABLED:
+        return (Action.REENABLE, Action.SET_RESCUE_EMAIL)
+    return (
+        Action.RESET,
+        Action.SET_RESCUE_EMAIL,
+        Action.SEND_ACTIVATION_MAIL,
+        Action.ISSUE_ACTIVATION_KEY,
+    )
+
+
+def can_reenable(account: Account, today: dt.date) -> bool:
+    """Only an enrolled student: a validity that has not run out."""
+    return account.valid_until is not None and not is_expired(account.valid_until, today)
+
+
+def clean_reason(raw: str) -> str:
+    """The optional reason, one line, bounded; InvalidInput when it is too long."""
+    reason = " ".join(raw.split())
+    if any(ord(c) < 32 for c in reason):
+        raise InvalidInput("control characters", code="console.reason")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"more than {REASON_MAX} characters", code="console.reason")
+    return reason
+
+
+@dataclass(frozen=True)
+class StaffRecord:
+    """What the latest staff action wrote on the account (umStaffAction)."""
+
+    action: Action
+    at: dt.datetime
+    reason: str = ""
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"action": self.action.value, "at": self.at.isoformat(), "reason": self.reason},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, raw: str | None) -> StaffRecord | None:
+        """None for anything unreadable (an attribute edited by hand is not an error)."""
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            at = dt.datetime.fromisoformat(data["at"])
+            return cls(Action(data["action"]), at, str(data.get("reason") or ""))
+        except (ValueError, KeyError, TypeError):
+            return None
