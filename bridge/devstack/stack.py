@@ -130,6 +130,7 @@ def print_banner(
         "",
         f"  Student pages (bridge)    {bridge_url}/",
         f"  Example portal (OIDC app) {bridge_url}/portal",
+        f"  Staff console             {bridge_url}/console  (agent.k103, below)",
         f"  Mails sent (dev only)     {bridge_url}/dev/mail",
         f"  Keycloak login (realm um) {keycloak_url}/realms/um/account",
         f"  Keycloak admin console    {keycloak_url}/admin/  "

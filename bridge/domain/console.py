@@ -55,6 +55,16 @@ ACTION_WORDS = {
     Action.SHOW_RESCUE_EMAIL: "Adresse de secours affichée",
 }
 
+# What the buttons and confirmation pages say (ACTION_WORDS is what the history says).
+ACTION_LABELS = {
+    Action.RESET: "Réinitialiser le compte",
+    Action.SET_RESCUE_EMAIL: "Définir l'adresse de secours",
+    Action.SEND_ACTIVATION_MAIL: "Envoyer le mail d'activation",
+    Action.ISSUE_ACTIVATION_KEY: "Délivrer une clé d'activation",
+    Action.REENABLE: "Réactiver le compte",
+    Action.SHOW_RESCUE_EMAIL: "Afficher l'adresse de secours",
+}
+
 REASON_MAX = 200
 
 

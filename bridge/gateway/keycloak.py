@@ -439,16 +439,16 @@ class KeycloakGateway:
         with domain_errors():
             return int(await self._admin.a_users_count())
 
-    async def import_students(self, reps: Sequence[dict[str, Any]]) -> dict[str, str]:
+    async def import_students(self, reps: Sequence[dict[str, Any]]) -> dict[str, tuple[str, str]]:
         """Create users in one partial import (skipping usernames that exist); returns
-        username -> ADDED or SKIPPED. One transaction per call in Keycloak."""
+        username -> (ADDED or SKIPPED, user id). One transaction per call in Keycloak."""
         with domain_errors():
             answer = await self._admin.a_partial_import_realm(
                 str(self._admin.connection.realm_name),
                 {"ifResourceExists": "SKIP", "users": list(reps)},
             )
         return {
-            str(result.get("resourceName")): str(result.get("action"))
+            str(result.get("resourceName")): (str(result.get("action")), str(result.get("id")))
             for result in answer.get("results", [])
             if result.get("resourceType") == "USER"
         }

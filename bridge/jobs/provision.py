@@ -26,7 +26,7 @@ from typing import Any, Protocol, TextIO
 
 from bridge.domain.accounts import Account, StudentRecord
 from bridge.domain.activation_keys import generate_activation_key
-from bridge.domain.errors import InvalidInput
+from bridge.domain.errors import AccountNotFound, InvalidInput
 from bridge.domain.identifiers import IdentifierAllocator, identifier_prefix, split_generated
 from bridge.domain.lifecycle import is_expired, valid_until
 from bridge.domain.provisioning import Kind, plan
@@ -142,6 +142,14 @@ class Lookups:
     prefixes: set[str] = field(default_factory=set)
 
     async def existing(self, record: StudentRecord) -> Account | None:
+        known = await self._known(record)
+        if known is not None:
+            if record.ine and record.ine != known.ine:
+                owner = await self.gateway.find_account_by_ine(record.ine)
+                if owner is not None and owner.id != known.id:
+                    raise IneClash(owner)
+            return known
+        # Not applied by this job before (or its account is gone): search Keycloak.
         existing = await self.gateway.find_by_student_number(record.student_number)
         if record.ine:
             owner = await self.gateway.find_account_by_ine(record.ine)
@@ -150,6 +158,25 @@ class Lookups:
             if owner is not None and owner.id != existing.id:
                 raise IneClash(owner)
         return existing
+
+    async def _known(self, record: StudentRecord) -> Account | None:
+        """The account the state file knows for this student number (or, the number having
+        changed, for this INE), read by id; None if unknown or no longer matching."""
+        user_id = self.state.account_of(record.student_number)
+        by_number = user_id is not None
+        if user_id is None and record.ine:
+            user_id = self.state.account_with_ine(record.ine)
+        if user_id is None:
+            return None
+        try:
+            account = await self.gateway.get_account(user_id)
+        except AccountNotFound:
+            return None
+        if by_number and account.student_number == record.student_number:
+            return account
+        if not by_number and account.ine == record.ine:
+            return account
+        return None
 
     def _remember(self, prefix: str) -> None:
         if prefix not in self.prefixes:
@@ -203,10 +230,10 @@ class _Run:
         self.summary.rejected.append((line, reason))
         self.report(f"rejected  line {line}: {reason}")
 
-    def applied(self, record: StudentRecord) -> None:
-        """Keycloak holds this row now: the next run may skip it."""
+    def applied(self, record: StudentRecord, user_id: str, ine: str | None) -> None:
+        """Keycloak holds this row now, in account `user_id`: the next run may skip it."""
         if self.state is not None and not self.dry_run:
-            self.state.record(record.student_number, fingerprint(record))
+            self.state.record(record.student_number, fingerprint(record), user_id, ine)
 
     async def spawn(self, write: Coroutine[Any, Any, None]) -> None:
         """Run a write in the background, at most `concurrency` at a time (measured: a few
@@ -230,9 +257,10 @@ class _Run:
     ) -> None:
         results = await self.gateway.import_students([rep for _, _, rep, _ in batch])
         for line, record, rep, key in batch:
-            if results.get(rep["username"]) == "ADDED":
+            action, user_id = results.get(rep["username"], ("", ""))
+            if action == "ADDED":
                 self.summary.created += 1
-                self.applied(record)
+                self.applied(record, user_id, record.ine)
                 if self.state is not None:
                     self.state.handed_out(rep["username"])
                 if self.keys is not None and key is not None:
@@ -245,7 +273,7 @@ class _Run:
             holder = await self.gateway.find_student(rep["username"])
             if holder is not None and holder.student_number == record.student_number:
                 self.summary.unchanged += 1
-                self.applied(record)
+                self.applied(record, holder.id, holder.ine)
             else:
                 self.reject(line, f"identifier {rep['username']} was taken meanwhile")
         if self.keys is not None:
@@ -253,9 +281,11 @@ class _Run:
         if self.state is not None:
             self.state.commit()
 
-    async def _update(self, account_id: str, record: StudentRecord, changes: Any) -> None:
+    async def _update(
+        self, account_id: str, record: StudentRecord, ine: str | None, changes: Any
+    ) -> None:
         await self.gateway.apply_changes(account_id, changes)
-        self.applied(record)
+        self.applied(record, account_id, ine)
 
     async def row(self, line: int, record: StudentRecord) -> None:
         try:
@@ -271,14 +301,15 @@ class _Run:
         assert existing is not None
         if decision.kind is Kind.UNCHANGED:
             self.summary.unchanged += 1
-            self.applied(record)
+            self.applied(record, existing.id, existing.ine)
             return
         changes = ", ".join(
             f"{name}: {old!r} -> {new!r}" for name, (old, new) in decision.changes.items()
         )
         self.report(f"{decision.kind.value:<9} {existing.username}: {changes}")
         if not self.dry_run:
-            await self.spawn(self._update(existing.id, record, decision.changes))
+            ine = record.ine or existing.ine
+            await self.spawn(self._update(existing.id, record, ine, decision.changes))
         if decision.kind is Kind.REENABLE:
             self.summary.reenabled += 1
         else:

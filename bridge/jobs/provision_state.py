@@ -3,9 +3,12 @@ that changed since (the nightly run over an unchanged export then takes seconds,
 half hour that reading 100,000 accounts back from Keycloak's admin API costs).
 
 A SQLite file (stdlib, one writer: the job), kept by the operator next to the job:
-- `applied`: student number -> fingerprint of the SIS row last written to Keycloak. A row is
-  recorded only after Keycloak confirmed its write, so a crash leaves rows unrecorded, and
-  the next run checks those against Keycloak again: never a row recorded but not applied.
+- `applied`: student number -> fingerprint of the SIS row last written to Keycloak, the
+  account's id and INE. A row is recorded only after Keycloak confirmed its write, so a
+  crash leaves rows unrecorded, and the next run checks those against Keycloak again: never
+  a row recorded but not applied. The id lets a changed row be read by id (a primary-key
+  read) instead of searched by attribute (a scan of the attribute table: ~40 ms at 10,000
+  accounts on PostgreSQL, ~240 ms on H2, growing with the realm).
 - `identifiers`: every identifier the job handed out, so that one is never handed out again
   even if its account was deleted by hand meanwhile.
 - `meta.realm`: the realm the file belongs to; a file is refused for another realm.
@@ -39,8 +42,12 @@ class ProvisionState:
                 PRAGMA synchronous = NORMAL;
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS applied (
-                    student_number TEXT PRIMARY KEY, fingerprint TEXT NOT NULL
+                    student_number TEXT PRIMARY KEY,
+                    fingerprint TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    ine TEXT
                 ) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS applied_ine ON applied (ine);
                 CREATE TABLE IF NOT EXISTS identifiers (username TEXT PRIMARY KEY) WITHOUT ROWID;
                 """
             )
@@ -66,11 +73,23 @@ class ProvisionState:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def record(self, student_number: str, fingerprint: str) -> None:
+    def account_of(self, student_number: str) -> str | None:
+        """The id of the account this student number was last applied to."""
+        row = self._db.execute(
+            "SELECT user_id FROM applied WHERE student_number = ?", (student_number,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def account_with_ine(self, ine: str) -> str | None:
+        row = self._db.execute("SELECT user_id FROM applied WHERE ine = ?", (ine,)).fetchone()
+        return str(row[0]) if row else None
+
+    def record(self, student_number: str, fingerprint: str, user_id: str, ine: str | None) -> None:
         self._db.execute(
-            "INSERT INTO applied VALUES (?, ?) ON CONFLICT (student_number) "
-            "DO UPDATE SET fingerprint = excluded.fingerprint",
-            (student_number, fingerprint),
+            "INSERT INTO applied VALUES (?, ?, ?, ?) ON CONFLICT (student_number) "
+            "DO UPDATE SET fingerprint = excluded.fingerprint, user_id = excluded.user_id, "
+            "ine = excluded.ine",
+            (student_number, fingerprint, user_id, ine),
         )
 
     def handed_out(self, username: str) -> None:

@@ -30,6 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from bridge.domain.accounts import Account, mask_email
 from bridge.domain.activation_keys import generate_activation_key
 from bridge.domain.console import (
+    ACTION_LABELS,
     ACTION_WORDS,
     STATE_WORDS,
     Action,
@@ -378,7 +379,7 @@ async def _account_page(
                 (entry.at.astimezone(PARIS), ACTION_WORDS[entry.action], entry.reason, who)
                 for entry, who in history
             ],
-            "actions": [(a.value, ACTION_WORDS[a]) for a in allowed_actions(state)],
+            "actions": [(a.value, ACTION_LABELS[a]) for a in allowed_actions(state)],
             "notice": NOTICES.get(Action(notice)) if notice in _ACTION_VALUES else None,
         },
         status_code=status,
@@ -438,7 +439,7 @@ def _confirm_page(
         {
             "account": found,
             "action": action.value,
-            "action_words": ACTION_WORDS[action],
+            "action_words": ACTION_LABELS[action],
             "error": error,
             "values": values or {},
         },
@@ -456,7 +457,7 @@ def _refusal(
             request,
             409,
             "Action impossible",
-            f"« {ACTION_WORDS[action]} » ne s'applique pas à un compte dans l'état "
+            f"« {ACTION_LABELS[action]} » ne s'applique pas à un compte dans l'état "
             f"« {STATE_WORDS[state]} ».",
         )
     if action is Action.REENABLE and not can_reenable(found, today):

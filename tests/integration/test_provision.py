@@ -11,6 +11,7 @@ import string
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -406,8 +407,8 @@ async def test_state_that_knows_more_rows_than_the_realm_is_dropped(
     n = number()
     state = ProvisionState(tmp_path / "state.sqlite3", jobs_gateway.realm_url)
     for i in range(admin.get("/users/count").json() + 10):
-        state.record(f"GHOST{i}", "0" * 32)
-    state.record(n, "0" * 32)
+        state.record(f"GHOST{i}", "0" * 32, str(uuid.uuid4()), None)
+    state.record(n, "0" * 32, str(uuid.uuid4()), None)
     state.commit()
     csv = write(tmp_path, [HEADER, f"{n},Noir{letters()},Rita,2026,,,,"])
     summary = await provision(jobs_gateway, csv, today=TODAY, state=state)

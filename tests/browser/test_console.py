@@ -1,0 +1,44 @@
+"""A staff member resets a student's account in Debian's Chromium."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+
+def test_staff_logs_in_finds_a_student_resets_and_sees_the_history(
+    bridge: Any, make_user: Any, page: Page, shot: Any
+) -> None:
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    student = make_user()
+    page.goto(f"{bridge.url}/console")
+    expect(page.locator("#kc-form-login")).to_be_visible()  # Keycloak's themed login
+    page.fill("#username", staff["username"])
+    page.fill("#password", staff["password"])
+    page.click("#kc-login")
+
+    expect(page.locator("#um-console-staff")).to_have_text(staff["username"])
+    page.select_option("#by", "name")
+    page.fill("#q", student["username"])
+    page.click("#um-console-search-submit")
+    shot("search-results")
+    page.click(f"text={student['username']}")
+
+    expect(page.locator("#um-console-state")).to_have_attribute("data-state", "active")
+    expect(page.locator("#um-console-history-empty")).to_be_visible()
+    shot("account")
+    page.click("#um-console-action-reset")
+    page.fill("#reason", "oubli du mot de passe, vu à l'accueil")
+    shot("confirm-reset")
+    page.click("#um-console-confirm-submit")
+
+    expect(page.locator("#um-console-notice")).to_contain_text("réinitialisé")
+    expect(page.locator("#um-console-state")).to_have_attribute("data-state", "reset")
+    entry = page.locator(".um-console-history-entry").first
+    expect(entry).to_contain_text("Compte réinitialisé")
+    expect(entry).to_contain_text("oubli du mot de passe")
+    expect(entry).to_contain_text(staff["username"])
+    shot("history")
+    page.click("#um-console-logout")
+    expect(page.locator("#um-console-logged-out")).to_be_visible()
