@@ -10,10 +10,12 @@ disabled, and disabling twice changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bridge.domain.accounts import Account
 from bridge.domain.lifecycle import is_expired
 from bridge.gateway.keycloak import KeycloakGateway
 
@@ -41,16 +43,26 @@ async def expire(
     *,
     dry_run: bool = False,
     report: Callable[[str], None] = lambda _: None,
+    concurrency: int = 4,
 ) -> ExpirySummary:
+    """Disables `concurrency` accounts at a time (each: read, write, end sessions)."""
     summary = ExpirySummary(dry_run=dry_run)
+    slots = asyncio.Semaphore(concurrency)
+
+    async def disable(account: Account) -> bool:
+        async with slots:
+            return dry_run or await gateway.disable_expired(account)
+
     for year in range(FIRST_YEAR, today.year + 1):
         last_day = dt.date(year, 12, 31)
         if not is_expired(last_day, today):
             continue
-        for account in await gateway.enabled_with_valid_until(last_day):
+        accounts = await gateway.enabled_with_valid_until(last_day)
+        for account in accounts:
             report(f"expire    {account.username} (valid until {last_day.isoformat()})")
             summary.usernames.append(account.username)
-            if dry_run or await gateway.disable_expired(account):
+        for done in await asyncio.gather(*(disable(account) for account in accounts)):
+            if done:
                 summary.disabled += 1
             else:
                 summary.already_disabled += 1

@@ -50,6 +50,7 @@ from bridge.settings import Settings
 from bridge.web.console_session import COOKIE, MAX_AGE, ConsoleSession, SessionBox
 from bridge.web.csrf import require_csrf
 from bridge.web.mailing import field, gateway_of, now_of, send_day_bounded_mail, settings_of
+from bridge.web.oidc import oidc_client
 from bridge.web.templating import render
 
 log = logging.getLogger("bridge.console")
@@ -90,17 +91,9 @@ NOTICES = {
 
 
 def make_oauth(settings: Settings) -> OAuth:
-    oauth = OAuth()
-    oauth.register(
-        "console",
-        client_id=settings.console_client_id,
-        client_secret=settings.console_client_secret,
-        server_metadata_url=(
-            f"{settings.keycloak_url}/realms/{settings.realm}/.well-known/openid-configuration"
-        ),
-        client_kwargs={"scope": "openid", "code_challenge_method": "S256"},
+    return oidc_client(
+        settings, "console", settings.console_client_id, settings.console_client_secret, "openid"
     )
-    return oauth
 
 
 def _client(request: Request) -> Any:

@@ -15,23 +15,16 @@ from starlette.responses import RedirectResponse, Response
 
 from bridge.settings import Settings
 from bridge.web.csrf import require_csrf
+from bridge.web.oidc import oidc_client
 from bridge.web.templating import render
 
 SESSION_KEY = "portal"
 
 
 def make_oauth(settings: Settings) -> OAuth:
-    oauth = OAuth()
-    oauth.register(
-        "portal",
-        client_id="portal",
-        client_secret=settings.portal_client_secret,
-        server_metadata_url=(
-            f"{settings.keycloak_url}/realms/{settings.realm}/.well-known/openid-configuration"
-        ),
-        client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},
+    return oidc_client(
+        settings, "portal", "portal", settings.portal_client_secret, "openid profile email"
     )
-    return oauth
 
 
 def _client(request: Request) -> Any:

@@ -110,7 +110,10 @@ def test_bridge_is_a_service_account_with_only_user_roles(admin: httpx.Client) -
         name: sorted(role["name"] for role in entry["mappings"])
         for name, entry in (mappings.get("clientMappings") or {}).items()
     }
-    assert client_roles == {"realm-management": ["manage-users", "query-users", "view-users"]}
+    # view-events: the console's history and last login (docs/console.md)
+    assert client_roles == {
+        "realm-management": ["manage-users", "query-users", "view-events", "view-users"]
+    }
     # No realm-wide admin power: the bridge cannot manage the realm or clients.
     realm_roles = {role["name"] for role in mappings.get("realmMappings", [])}
     assert realm_roles <= {"default-roles-um", "offline_access", "uma_authorization"}
@@ -126,6 +129,11 @@ def test_console_client_and_staff_role(admin: httpx.Client) -> None:
     assert {"students", "staff"} <= set(groups)
     staff_roles = admin.get(f"/groups/{groups['staff']['id']}/role-mappings/realm").json()
     assert [r["name"] for r in staff_roles] == ["staff"]
+    # The list endpoints only: a built-in role such as view-users would bypass the
+    # fine-grained permission that limits staff to `students`.
+    composites = admin.get("/roles/staff/composites").json()
+    assert sorted(r["name"] for r in composites) == ["query-groups", "query-users"]
+    assert admin.get("/").json()["adminPermissionsEnabled"] is True
 
 
 def test_no_mapper_exposes_the_ine_or_the_rescue_email(admin: httpx.Client) -> None:

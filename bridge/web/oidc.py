@@ -1,0 +1,24 @@
+"""The realm's OpenID Connect clients of the bridge (the example portal, the staff console)."""
+
+from __future__ import annotations
+
+from authlib.integrations.starlette_client import OAuth
+
+from bridge.settings import Settings
+
+
+def oidc_client(
+    settings: Settings, name: str, client_id: str, secret: str | None, scope: str
+) -> OAuth:
+    """An Authlib OpenID Connect client of the realm: authorization code + PKCE (S256)."""
+    oauth = OAuth()
+    oauth.register(
+        name,
+        client_id=client_id,
+        client_secret=secret,
+        server_metadata_url=(
+            f"{settings.keycloak_url}/realms/{settings.realm}/.well-known/openid-configuration"
+        ),
+        client_kwargs={"scope": scope, "code_challenge_method": "S256"},
+    )
+    return oauth
