@@ -14,6 +14,7 @@ top. Only the history and the last login are read with the bridge's service acco
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import logging
 import re
@@ -43,6 +44,7 @@ from bridge.domain.console import (
 from bridge.domain.deadlines import PARIS
 from bridge.domain.errors import AccountNotFound, InvalidInput, NotAllowed
 from bridge.domain.ine import InvalidIne, parse_ine
+from bridge.domain.lifecycle import is_expired
 from bridge.domain.ratelimits import count_on
 from bridge.domain.rescue_email import validate_rescue_email
 from bridge.gateway.keycloak import KeycloakGateway
@@ -314,12 +316,23 @@ async def search(request: Request) -> Response:
         query, kind, first=(page - 1) * PAGE_SIZE, count=PAGE_SIZE + 1
     )
     today = now_of(request).astimezone(PARIS).date()
-    rows = [(account, STATE_WORDS[state_of(account, today)]) for account in found[:PAGE_SIZE]]
+    rows = [(account, _validity(account, today)) for account in found[:PAGE_SIZE]]
     return render(
         request,
         "console/search.html",
         {**context, "rows": rows, "has_next": len(found) > PAGE_SIZE, "searched": True},
     )
+
+
+def _validity(account: Account, today: dt.date) -> str:
+    """What a result line can say without reading credentials (the account page says more)."""
+    if account.valid_until is not None and is_expired(account.valid_until, today):
+        return f"Expiré le {account.valid_until.strftime('%d/%m/%Y')}"
+    if not account.enabled:
+        return "Désactivé"
+    if account.valid_until is None:
+        return "Valide"
+    return f"Valide jusqu'au {account.valid_until.strftime('%d/%m/%Y')}"
 
 
 # --- the account page ------------------------------------------------------------------

@@ -293,3 +293,27 @@ def test_csrf_and_logout(
         thief.cookies.set("um_console", stolen or "", domain="localhost", path="/console")
         replay = thief.get(f"{bridge_url}/console/accounts/{student['id']}")
         assert replay.status_code in (303, 403), replay.status_code
+
+
+def test_bad_ids_actions_and_pages_get_clear_answers(
+    console: httpx.Client, bridge_url: str, make_user: Any, admin: httpx.Client
+) -> None:
+    student = make_user()
+    for path in (
+        "/console/accounts/not-an-id",
+        f"/console/accounts/{uuid.uuid4()}",
+        f"/console/accounts/{student['id']}/actions/delete",
+        f"/console/accounts/{student['id']}/actions/show-rescue-email",
+    ):
+        answer = console.get(f"{bridge_url}{path}")
+        assert answer.status_code == 404, path
+        assert 'id="um-console-error-message"' in answer.text
+    odd = console.get(f"{bridge_url}/console", params={"q": "x" * 500, "by": "nope", "page": "-3"})
+    assert odd.status_code == 200
+    token = csrf(odd)
+    forged = console.post(
+        f"{bridge_url}/console/accounts/{student['id']}/actions/delete",
+        data={"csrf_token": token},
+    )
+    assert forged.status_code == 404
+    assert len(admin.get(f"/users/{student['id']}/credentials").json()) == 1
