@@ -29,7 +29,7 @@ STAFF = StudentRecord(
 )
 STAFF_PASSWORD = "Guichet-K103!"  # noqa: S105
 
-STATES = ("pending", "activated", "expired", "activation_key")
+STATES = ("pending", "activated", "expired", "activation_key", "suspended")
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,12 @@ async def load_demo(
     for record, state in read_demo_csv(path):
         assert record.last_enrollment_year is not None
         expired = is_expired(valid_until(record.last_enrollment_year), today)
-        account, created = await gateway.provision_account(record, enabled=not expired)
+        suspended = state == "suspended"  # disabled by hand while still enrolled
+        account, created = await gateway.provision_account(
+            record, enabled=not (expired or suspended)
+        )
         secret: str | None = None
-        if state in ("activated", "expired"):
+        if state in ("activated", "expired", "suspended"):
             secret = DEMO_PASSWORD
             if created:
                 await gateway.set_password(account.id, DEMO_PASSWORD, temporary=False)
@@ -85,6 +88,7 @@ async def load_demo(
             "activated": "compte déjà activé",
             "expired": f"expiré depuis le {valid_until(record.last_enrollment_year):%d/%m/%Y}",
             "activation_key": "clé d'activation (mot de passe temporaire)",
+            "suspended": "désactivé mais inscrit (la console peut le réactiver)",
         }
         loaded.append(DemoAccount(record.username, state, secret, notes[state]))
     staff, created = await gateway.provision_account(STAFF, groups=("staff",))

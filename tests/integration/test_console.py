@@ -3,6 +3,7 @@ leaves in Keycloak (read back with the admin API)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import uuid
@@ -13,6 +14,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from bridge.domain.deadlines import PARIS
 from tests.browserless import browser, submit_login
 from tests.flows import NEW_PASSWORD, required_actions, signs_in, use_link
 from tests.mailbox import action_link, wait_for_mails
@@ -157,6 +159,7 @@ def test_reset_removes_credentials_only_and_the_student_activates_again(
     entry = re.search(r'<tr class="um-console-history-entry">(.*?)</tr>', page.text, re.S)
     assert entry and "Compte réinitialisé" in entry.group(1)
     assert "mot de passe perdu" in entry.group(1) and staff["username"] in entry.group(1)
+    assert dt.datetime.now(PARIS).strftime("%d/%m/%Y") in entry.group(1)
 
     # Read back: the old password fails, nothing else changed.
     assert not signs_in(bridge_url, student["username"], student["password"])
@@ -214,7 +217,12 @@ def test_staff_cannot_act_on_staff_or_admin_accounts(
 
 
 def test_rescue_email_mail_key_and_re_enable(
-    console: httpx.Client, bridge_url: str, make_user: Any, admin: httpx.Client, stack: Any
+    console: httpx.Client,
+    bridge_url: str,
+    make_user: Any,
+    admin: httpx.Client,
+    stack: Any,
+    staff: dict[str, Any],
 ) -> None:
     student = make_user(email=None, emailVerified=False, password=None)
     address = f"secours.{uuid.uuid4().hex[:6]}@example.org"
@@ -263,6 +271,15 @@ def test_rescue_email_mail_key_and_re_enable(
         )
         final = required_actions(client, answer, NEW_PASSWORD, address)
         assert final.status_code == 302 and "/portal/callback" in final.headers["Location"]
+
+    history = console.get(f"{bridge_url}/console/accounts/{student['id']}").text
+    entries = re.findall(r'<tr class="um-console-history-entry">(.*?)</tr>', history, re.S)
+    assert [next(w for w in ("Clé", "Mail", "Adresse") if w in entry) for entry in entries] == [
+        "Clé",
+        "Mail",
+        "Adresse",
+    ]  # newest first
+    assert all(staff["username"] in entry for entry in entries)
 
     disabled = make_user(enabled=False)
     assert post_action(console, bridge_url, disabled["id"], "re-enable").status_code == 303
