@@ -8,6 +8,7 @@ so that pages and jobs never see an HTTP status.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -468,8 +469,9 @@ class KeycloakGateway:
         await self._update(user_id, mutate)
 
     async def enabled_with_valid_until(self, day: dt.date, page_size: int = 500) -> list[Account]:
-        """Enabled accounts whose validUntil is exactly `day` (an indexed attribute
-        search: the cost follows the number of matches, not the realm's size)."""
+        """Enabled accounts whose validUntil is exactly `day` (an attribute search), in
+        brief form: the callers re-read what they change, and loading every match's
+        attributes in the listing would double the work."""
         found: list[Account] = []
         first = 0
         while True:
@@ -479,12 +481,15 @@ class KeycloakGateway:
                         "q": f"{ATTR_VALID_UNTIL}:{day.isoformat()}",
                         "exact": "true",
                         "enabled": "true",
-                        "briefRepresentation": "false",
+                        "briefRepresentation": "true",
                         "first": first,
                         "max": page_size,
                     }
                 )
-            found += [account_from_representation(rep) for rep in page]
+            found += [
+                dataclasses.replace(account_from_representation(rep), valid_until=day)
+                for rep in page
+            ]
             if len(page) < page_size:
                 return found
             first += page_size
