@@ -21,6 +21,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,12 +81,16 @@ def run_job(args: list[str], env: dict[str, str], stack: BenchStack) -> Phase:
     """Runs `bridge <args>` and measures it and the servers while it runs."""
     servers_before = _server_cpu(stack)
     started = time.perf_counter()
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "bridge", *args], env=env, stdout=subprocess.PIPE, text=True
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    output = process.stdout.read() if process.stdout else ""
+    # Into a file, not a pipe: nobody reads a pipe during wait4, and a job that prints a
+    # line per account (expire) would block once the pipe's 64 KiB are full.
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "bridge", *args], env=env, stdout=out, text=True
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        output = out.read()
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         raise RuntimeError(f"bridge {' '.join(args)} failed: {output[-500:]}")
     keycloak, postgres = (a - b for a, b in zip(_server_cpu(stack), servers_before, strict=True))
