@@ -93,8 +93,7 @@ def run_dev(fresh: bool = False) -> None:
         admin = KeycloakGateway.for_admin_user(
             keycloak_url, "um", keycloak.admin_user, keycloak.admin_password
         )
-        asyncio.run(admin.ensure_console_permissions())
-        demo = asyncio.run(load_demo(admin, dt.datetime.now(PARIS).date()))
+        demo = asyncio.run(_set_up_realm(admin))
 
         settings = Settings.from_env(
             {
@@ -118,6 +117,12 @@ def run_dev(fresh: bool = False) -> None:
         print("[dev] stopping Keycloak and the mail sink", flush=True)
         keycloak.stop()
         sink.stop()
+
+
+async def _set_up_realm(admin: KeycloakGateway) -> list[DemoAccount]:
+    """One event loop for both steps: the gateway's HTTP client belongs to the loop."""
+    await admin.ensure_console_permissions()
+    return await load_demo(admin, dt.datetime.now(PARIS).date())
 
 
 def print_banner(
