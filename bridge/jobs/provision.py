@@ -71,6 +71,16 @@ class IneClash(Exception):
         self.owner = owner
 
 
+def _match(by_number: Account | None, by_ine: Account | None) -> Account | None:
+    """The student's account from the two lookups: by student number, else by INE (the
+    number changed); IneClash when the INE is another account's."""
+    if by_number is None:
+        return by_ine
+    if by_ine is not None and by_ine.id != by_number.id:
+        raise IneClash(by_ine)
+    return by_number
+
+
 class Directory(Protocol):
     """Where a run finds the accounts and the identifiers already taken."""
 
@@ -103,14 +113,8 @@ class Index:
             self.by_ine[account.ine] = account
 
     async def existing(self, record: StudentRecord) -> Account | None:
-        existing = self.by_number.get(record.student_number)
-        if record.ine:
-            owner = self.by_ine.get(record.ine)
-            if existing is None:
-                return owner  # the student number changed: the INE finds the account
-            if owner is not None and owner.id != existing.id:
-                raise IneClash(owner)
-        return existing
+        owner = self.by_ine.get(record.ine) if record.ine else None
+        return _match(self.by_number.get(record.student_number), owner)
 
     async def claim(self, username: str) -> bool:
         if self.usernames.is_taken(username):
@@ -151,13 +155,8 @@ class Lookups:
             return known
         # Not applied by this job before (or its account is gone): search Keycloak.
         existing = await self.gateway.find_by_student_number(record.student_number)
-        if record.ine:
-            owner = await self.gateway.find_account_by_ine(record.ine)
-            if existing is None:
-                return owner
-            if owner is not None and owner.id != existing.id:
-                raise IneClash(owner)
-        return existing
+        owner = await self.gateway.find_account_by_ine(record.ine) if record.ine else None
+        return _match(existing, owner)
 
     async def _known(self, record: StudentRecord) -> Account | None:
         """The account the state file knows for this student number (or, the number having

@@ -47,7 +47,7 @@ from bridge.domain.ine import InvalidIne, parse_ine
 from bridge.domain.lifecycle import is_expired
 from bridge.domain.ratelimits import count_on
 from bridge.domain.rescue_email import validate_rescue_email
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.gateway.keycloak import STAFF_ROLE, KeycloakGateway
 from bridge.settings import Settings
 from bridge.web.console_session import COOKIE, MAX_AGE, ConsoleSession, SessionBox
 from bridge.web.csrf import require_csrf
@@ -57,7 +57,6 @@ from bridge.web.templating import render
 
 log = logging.getLogger("bridge.console")
 
-STAFF_ROLE = "staff"
 PAGE_SIZE = 20
 SEARCH_KINDS = {
     "name": "Identifiant ou nom",
