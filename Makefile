@@ -1,11 +1,14 @@
 # The two commands of the README. Everything else lives in scripts/.
-.PHONY: dev test lint bench
+.PHONY: dev test test-production lint bench
 
 dev:
 	@bash scripts/dev $(ARGS)
 
 test:
 	@bash scripts/test
+
+test-production:
+	@bash scripts/test-production
 
 lint:
 	@bash scripts/lint

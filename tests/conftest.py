@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import secrets
 import threading
 import time
@@ -104,29 +105,46 @@ class Stack:
         return sorted(self.mail_dir.glob("*.eml"))
 
 
+def keycloak_mode() -> str:
+    """UM_TEST_KEYCLOAK: "dev" (default: start-dev on H2, as `make dev`) or "production"
+    (`kc.sh start` over HTTPS on PostgreSQL, as deployed: the stage that runs `-m core`)."""
+    mode = os.environ.get("UM_TEST_KEYCLOAK", "dev")
+    if mode not in ("dev", "production"):
+        raise pytest.UsageError(f"UM_TEST_KEYCLOAK={mode!r}: dev or production")
+    return mode
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     mail_dir = tmp_path_factory.mktemp("mail")
-    private = private_keycloak("test-keycloak")
+    if keycloak_mode() == "production":
+        private = private_keycloak("test-keycloak-production", "postgres", production=True)
+        assert private.keycloak.tls
+        # Every client of the session (httpx, Authlib, requests) trusts the local CA.
+        os.environ.update(private.keycloak.tls.trust_environment())
+    else:
+        private = private_keycloak("test-keycloak")
     keycloak, values = private.keycloak, private.secrets
     smtp_port, bridge_port = private.smtp_port, private.bridge_port
     sink = start_mail_sink(mail_dir, port=smtp_port)
     started = time.monotonic()
-    keycloak.start()
+    private.start()
     STARTUP_REPORT.append(
-        f"Keycloak ready on {keycloak.url} in {time.monotonic() - started:.1f}s "
-        f"(JDK {keycloak.java_major})"
+        f"Keycloak {private.description} ready on {keycloak.url} in "
+        f"{time.monotonic() - started:.1f}s (JDK {keycloak.java_major})"
     )
-    # The one set-up step the realm file cannot carry (docs/console.md), as in `make dev`.
-    setup = KeycloakGateway.for_admin_user(
-        keycloak.url, "um", keycloak.admin_user, keycloak.admin_password
-    )
-    asyncio.run(setup.ensure_console_permissions())
     try:
+        # The one set-up step the realm file cannot carry (docs/console.md), as in `make dev`.
+        setup = KeycloakGateway.for_admin_user(
+            keycloak.url, "um", keycloak.admin_user, keycloak.admin_password
+        )
+        asyncio.run(setup.ensure_console_permissions())
         stack = Stack(keycloak, mail_dir, smtp_port, values, bridge_port, sink)
         yield stack
     finally:
-        keycloak.stop()
+        private.stop()
+        with contextlib.suppress(Exception):
+            sink.stop()
         with contextlib.suppress(Exception):
             stack.sink.stop()
 

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 import zipfile
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from bridge.devstack.tls import LocalTls
 
 KEYCLOAK_VERSION = "26.5.6"
 # SHA-256 of org.keycloak:keycloak-quarkus-dist:26.5.6:zip, recorded when the version was
@@ -190,6 +193,9 @@ class KeycloakInstance:
     dev_theme_caching: bool = False
     # e.g. PostgresInstance.keycloak_options(); empty: the dev-file H2 database
     db_options: Sequence[str] = ()
+    # Set: production mode (`kc.sh start`) over HTTPS with this certificate, as deployed;
+    # unset: `start-dev` over HTTP.
+    tls: LocalTls | None = None
     process: subprocess.Popen[bytes] | None = None
     java_major: int | None = None
 
@@ -202,7 +208,12 @@ class KeycloakInstance:
 
     @property
     def url(self) -> str:
-        return f"http://localhost:{self.http_port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://localhost:{self.http_port}"
+
+    @property
+    def mode(self) -> str:
+        return "production (start, HTTPS)" if self.tls else "development (start-dev)"
 
     @property
     def log_path(self) -> Path:
@@ -232,17 +243,35 @@ class KeycloakInstance:
             shutil.copy2(realm_file, imports / realm_file.name)
 
     def command(self) -> list[str]:
-        args = [
-            str(self.home / "bin" / "kc.sh"),
-            "start-dev",
+        common = [
             "--import-realm",
-            f"--http-port={self.http_port}",
             "--http-host=127.0.0.1",
             "--health-enabled=true",
             "--metrics-enabled=true",
             f"--http-management-port={self.management_port}",
-            "--hostname-strict=false",
             *self.db_options,
+        ]
+        if self.tls:
+            # What docs/deployment.md prescribes, with a local CA instead of a public one:
+            # a fixed hostname, TLS on Keycloak itself, no HTTP listener, caches on.
+            return [
+                str(self.home / "bin" / "kc.sh"),
+                "start",
+                *common,
+                f"--https-port={self.http_port}",
+                f"--https-certificate-file={self.tls.certificate}",
+                f"--https-certificate-key-file={self.tls.key}",
+                f"--hostname={self.url}",
+                "--http-enabled=false",
+                # Probes stay plain HTTP on loopback, as behind a load balancer's health check.
+                "--http-management-scheme=http",
+            ]
+        args = [
+            str(self.home / "bin" / "kc.sh"),
+            "start-dev",
+            *common,
+            f"--http-port={self.http_port}",
+            "--hostname-strict=false",
         ]
         if not self.dev_theme_caching:
             args += [
@@ -320,9 +349,15 @@ class KeycloakInstance:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
 
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTP client needs to trust this server."""
+        return ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else True
+
     def admin_token(self) -> str:
         response = httpx.post(
             f"{self.url}/realms/master/protocol/openid-connect/token",
+            verify=self.verify,
             data={
                 "grant_type": "password",
                 "client_id": "admin-cli",

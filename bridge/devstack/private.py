@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
 from bridge.devstack.ports import free_ports
 from bridge.devstack.postgres import PostgresInstance
+from bridge.devstack.tls import make_local_tls
 
 # The realm's ${...} placeholders without a default (realm/um-realm.json).
 CLIENT_SECRETS = (
@@ -29,6 +30,10 @@ class PrivateKeycloak:
     smtp_port: int
     bridge_port: int
     postgres: PostgresInstance | None = None
+
+    @property
+    def description(self) -> str:
+        return f"{self.keycloak.mode} on {self.database}"
 
     @property
     def database(self) -> str:
@@ -49,8 +54,10 @@ class PrivateKeycloak:
         return f"http://localhost:{self.bridge_port}"
 
 
-def private_keycloak(name: str, database: str = "h2") -> PrivateKeycloak:
-    """Installed with fresh data, not started. `database`: "h2" or "postgres"."""
+def private_keycloak(name: str, database: str = "h2", production: bool = False) -> PrivateKeycloak:
+    """Installed with fresh data, not started. `database`: "h2" or "postgres".
+    `production`: `kc.sh start` over HTTPS with a certificate of a fresh local CA, which the
+    caller's clients must trust (`keycloak.tls.trust_environment()`)."""
     smtp_port, bridge_port, http_port, management_port, db_port = free_ports(5)
     values = {name: secrets.token_urlsafe(24) for name in CLIENT_SECRETS}
     postgres = None
@@ -73,6 +80,7 @@ def private_keycloak(name: str, database: str = "h2") -> PrivateKeycloak:
         },
         admin_password=secrets.token_urlsafe(16),
         db_options=postgres.keycloak_options() if postgres else (),
+        tls=make_local_tls(REPO_ROOT / "var" / name / "tls") if production else None,
     )
     keycloak.install(fresh=True)
     return PrivateKeycloak(keycloak, values, smtp_port, bridge_port, postgres)

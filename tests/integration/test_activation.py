@@ -126,6 +126,7 @@ def test_account_activated_meanwhile_is_refused_the_ine_path(
 # --- branch "rescue email on file": steps 3, 3-1 ----------------------------------------
 
 
+@pytest.mark.core
 def test_rescue_email_on_file_gets_the_mail(
     bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
 ) -> None:
@@ -197,6 +198,7 @@ def test_yesterdays_count_does_not_limit_today(bridge: Any, make_user: Any, admi
 # --- branch "no rescue email": steps 4, 4-1, 5 ------------------------------------------
 
 
+@pytest.mark.core
 def test_no_rescue_email_goes_through_the_ine(
     bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
 ) -> None:
@@ -301,6 +303,7 @@ def test_change_of_rescue_email_after_the_ine(
 # --- after the link ----------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_link_sets_the_password_and_the_student_signs_in_to_the_portal(
     bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
 ) -> None:
@@ -327,6 +330,7 @@ def test_link_sets_the_password_and_the_student_signs_in_to_the_portal(
     assert "UPDATE_PASSWORD" not in user.get("requiredActions", [])
 
 
+@pytest.mark.core
 def test_link_works_only_once(bridge: Any, stack: Any, make_user: Any) -> None:
     student = make_user(password=None)
     with browser() as client:

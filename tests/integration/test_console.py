@@ -79,6 +79,7 @@ def test_anonymous_goes_to_login_and_posts_are_refused(bridge_url: str) -> None:
         assert login.status_code in (302, 303)
 
 
+@pytest.mark.core
 def test_a_student_gets_403_and_no_console_session(bridge_url: str, make_user: Any) -> None:
     student = make_user()
     with browser() as client:
@@ -138,6 +139,7 @@ def test_account_page_and_the_recorded_reveal(
     assert f"<td>{staff['username']}</td>" in entry.group(1)
 
 
+@pytest.mark.core
 def test_reset_removes_credentials_only_and_the_student_activates_again(
     console: httpx.Client,
     bridge_url: str,

@@ -78,6 +78,7 @@ async def test_valid_on_31_december_expired_on_1_january(
     assert student["username"] not in again.usernames  # idempotent
 
 
+@pytest.mark.core
 async def test_expired_student_cannot_sign_in_and_refresh_fails(
     stack: Any, jobs_gateway: KeycloakGateway, make_user: Any
 ) -> None:

@@ -36,6 +36,7 @@ def ask(client: httpx.Client, bridge: Any, login: str) -> httpx.Response:
     )
 
 
+@pytest.mark.core
 async def test_lost_password_by_identifier(bridge: Any, stack: Any, make_user: Any) -> None:
     student = make_user(password=OLD_PASSWORD)
     with browser() as client:
@@ -52,6 +53,7 @@ async def test_lost_password_by_identifier(bridge: Any, stack: Any, make_user: A
     assert not signs_in(bridge.url, student["username"], OLD_PASSWORD)
 
 
+@pytest.mark.core
 async def test_lost_password_by_ine_and_rescue_email_corrected(
     bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
 ) -> None:
@@ -131,6 +133,7 @@ async def test_malformed_input_and_wrong_check_key(bridge: Any, login: str, mess
     assert message in text(answer)
 
 
+@pytest.mark.core
 async def test_link_replay_is_refused(bridge: Any, stack: Any, make_user: Any) -> None:
     student = make_user(password=OLD_PASSWORD)
     with browser() as client:

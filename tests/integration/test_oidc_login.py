@@ -42,6 +42,7 @@ def _rp(stack: Any) -> OAuth2Session:
     )
 
 
+@pytest.mark.core
 def test_student_logs_in_with_code_and_pkce(
     stack: Any, make_user: Any, discovery: dict[str, Any]
 ) -> None:

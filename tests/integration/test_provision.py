@@ -66,6 +66,7 @@ def user_by_number(admin: httpx.Client, student_number: str) -> dict[str, Any]:
     return dict(found[0])
 
 
+@pytest.mark.core
 async def test_creation_no_change_rerun_and_name_change(
     jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
@@ -96,6 +97,7 @@ async def test_creation_no_change_rerun_and_name_change(
     assert user_by_number(admin, first)["username"] == created["username"]  # never changes
 
 
+@pytest.mark.core
 async def test_re_enrollment_brings_everything_back(
     jobs_gateway: KeycloakGateway, admin: httpx.Client, make_user: Any, bridge: Any, tmp_path: Path
 ) -> None:
