@@ -22,7 +22,12 @@ from bridge.web import activation, console, devmail, health, lost_password, page
 from bridge.web.console_session import SessionBox
 from bridge.web.csrf import csrf_field
 from bridge.web.ratelimit import AddressLimiter
-from bridge.web.security import NoStoreMiddleware, SecurityHeadersMiddleware
+from bridge.web.security import (
+    BodyLimitMiddleware,
+    NoStoreMiddleware,
+    RequestTooLarge,
+    SecurityHeadersMiddleware,
+)
 from bridge.web.templating import make_templates, render
 
 log = logging.getLogger("bridge")
@@ -32,7 +37,9 @@ ERROR_TITLES = {
     403: "Accès refusé",
     404: "Page introuvable",
     405: "Méthode non autorisée",
+    413: "Requête trop volumineuse",
 }
+MAX_BODY = 64 * 1024  # bytes: the largest form (a staff reason) is a few hundred
 
 
 def create_app(
@@ -94,6 +101,7 @@ def create_app(
         ]
 
     middleware = [
+        Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY),
         Middleware(NoStoreMiddleware, prefix="/console"),
         Middleware(
             SecurityHeadersMiddleware, hsts=settings.https, form_targets=(settings.keycloak_url,)
@@ -113,6 +121,9 @@ def create_app(
         return render_error(
             request, exc.status_code, ERROR_TITLES.get(exc.status_code, "Erreur"), ""
         )
+
+    async def too_large(request: Request, exc: Exception) -> Response:
+        return render_error(request, 413, ERROR_TITLES[413], "Le formulaire envoyé est trop long.")
 
     async def service_unavailable(request: Request, exc: Exception) -> Response:
         log.warning("service unavailable: %s", exc)
@@ -138,6 +149,7 @@ def create_app(
         middleware=middleware,
         exception_handlers={
             HTTPException: http_error,
+            RequestTooLarge: too_large,
             ServiceUnavailable: service_unavailable,
             Exception: server_error,
         },

@@ -28,6 +28,7 @@ from bridge.devstack.private import private_keycloak
 from bridge.domain.ine import BEA_KEYS
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.settings import Settings
+from tests.report import LINES, report
 
 REALM = "um"
 
@@ -42,11 +43,8 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
-STARTUP_REPORT: list[str] = []
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for line in STARTUP_REPORT:
+    for line in LINES:
         terminalreporter.write_line(f"[tests] {line}")
 
 
@@ -129,7 +127,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     sink = start_mail_sink(mail_dir, port=smtp_port)
     started = time.monotonic()
     private.start()
-    STARTUP_REPORT.append(
+    report(
         f"Keycloak {private.description} ready on {keycloak.url} in "
         f"{time.monotonic() - started:.1f}s (JDK {keycloak.java_major})"
     )

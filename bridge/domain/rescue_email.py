@@ -15,6 +15,11 @@ _ADDRESS = re.compile(
 )
 
 
+def is_email_address(address: str) -> bool:
+    """The shape every address of ours must have (rescue or institutional)."""
+    return len(address) <= 254 and ".." not in address and bool(_ADDRESS.fullmatch(address))
+
+
 class InvalidRescueEmail(InvalidInput):
     code = "email.format"
 
@@ -27,7 +32,7 @@ def validate_rescue_email(
     address = address.strip()
     if not address:
         raise InvalidRescueEmail("empty", code="email.required")
-    if len(address) > 254 or not _ADDRESS.fullmatch(address) or ".." in address:
+    if not is_email_address(address):
         raise InvalidRescueEmail("not an email address", code="email.format")
     local, _, domain = address.rpartition("@")
     domain = domain.lower()

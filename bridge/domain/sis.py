@@ -23,6 +23,7 @@ from bridge.domain.accounts import StudentRecord
 from bridge.domain.errors import InvalidInput
 from bridge.domain.identifiers import InvalidIdentifier, normalize_identifier
 from bridge.domain.ine import InvalidIne, parse_ine
+from bridge.domain.rescue_email import is_email_address
 
 ALIASES = {
     "student_number": ("student_number", "numero_etudiant", "supannetuid", "cod_etu"),
@@ -36,8 +37,13 @@ ALIASES = {
 }
 REQUIRED = ("student_number", "last_name", "first_name", "enrollment_year")
 _STUDENT_NUMBER = re.compile(r"[0-9A-Za-z]{1,32}")
-_EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_YEAR = re.compile(r"[0-9]{4}")
 _NAME_MAX = 100
+# What Keycloak's `person-name-prohibited-characters` validator (on firstName and lastName in
+# the realm's user profile) refuses, besides control characters: checked here so that such a
+# row is rejected with its line number instead of failing a whole import batch.
+NAME_PROHIBITED = frozenset('<>&"$%!#?§;*~/\\|^=[]{}()')
+_VERTICAL_SPACE = frozenset("\n\x0b\x0c\r\x85\u2028\u2029")
 
 
 class RowRejected(InvalidInput):
@@ -59,8 +65,13 @@ def _name(value: str, label: str) -> str:
     cleaned = " ".join(value.split())
     if not cleaned:
         raise RowRejected(f"{label} is empty")
-    if len(cleaned) > _NAME_MAX or any(ord(c) < 32 for c in cleaned):
+    if len(cleaned) > _NAME_MAX or any(
+        ord(c) < 32 or ord(c) == 127 or c in _VERTICAL_SPACE for c in cleaned
+    ):
         raise RowRejected(f"{label} is not a name")
+    refused = sorted({c for c in cleaned if c in NAME_PROHIBITED})
+    if refused:
+        raise RowRejected(f"{label} {cleaned[:40]!r} contains {' '.join(refused)}")
     return cleaned
 
 
@@ -68,7 +79,7 @@ def _email(value: str, label: str) -> str | None:
     cleaned = value.strip()
     if not cleaned:
         return None
-    if len(cleaned) > 254 or not _EMAIL.fullmatch(cleaned):
+    if not is_email_address(cleaned):
         raise RowRejected(f"{label} {cleaned[:60]!r} is not an email address")
     return cleaned
 
@@ -79,7 +90,7 @@ def record_from_fields(fields: Mapping[str, str], min_year: int, max_year: int) 
     if not _STUDENT_NUMBER.fullmatch(number):
         raise RowRejected(f"student number {number[:40]!r} is not 1-32 letters or digits")
     year_text = fields.get("enrollment_year", "").strip()
-    if not year_text.isdigit() or not min_year <= int(year_text) <= max_year:
+    if not _YEAR.fullmatch(year_text) or not min_year <= int(year_text) <= max_year:
         raise RowRejected(
             f"enrollment year {year_text[:10]!r} is not a year in {min_year}-{max_year}"
         )

@@ -81,7 +81,13 @@ def read_export(path: Path) -> Iterator[Row | BadRow]:
         if not header_text:
             raise ExportError("the file is empty: no header row")
         delimiter = _delimiter(header_text)
-        header = next(csv.reader([header_text], delimiter=delimiter))
+        try:
+            header = next(csv.reader([header_text], delimiter=delimiter, strict=True))
+        except csv.Error as error:
+            # e.g. a file with old Mac line ends (CR only) reads as one line
+            raise ExportError(
+                f"line {header_line}: unreadable header ({error}); lines must end with LF or CRLF"
+            ) from error
         positions, missing = canonical_columns(header)
         if missing:
             raise ExportError(

@@ -296,13 +296,18 @@ async def search(request: Request) -> Response:
     kind = request.query_params.get("by", "name")
     kind = kind if kind in SEARCH_KINDS else "name"
     page_text = request.query_params.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) <= 1000 else 1
+    # isdigit() alone would let "²" or a 5,000-digit number through to int().
+    valid_page = re.fullmatch(r"[0-9]{1,4}", page_text) and 0 < int(page_text) <= 1000
+    page = int(page_text) if valid_page else 1
     context: dict[str, Any] = {"q": text, "by": kind, "kinds": SEARCH_KINDS, "page": page}
     if not text:
         return render(request, "console/search.html", context)
     query = text
     error = None
-    if kind == "ine":
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        # Keycloak answers 400 to a NUL in a query; none of them belongs in a name anyway.
+        error = "La recherche contient des caractères de contrôle : retirez-les."
+    elif kind == "ine":
         try:
             query = parse_ine(text).value
         except InvalidIne:

@@ -73,3 +73,42 @@ class NoStoreMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_no_store)
+
+
+class RequestTooLarge(Exception):
+    """A request body over the limit: answered 413 by the app's handler."""
+
+
+class BodyLimitMiddleware:
+    """Every form of the bridge fits in a few kilobytes; a bigger body is refused before it
+    is held in memory (Starlette parses url-encoded forms whole)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        lengths = [v for n, v in scope.get("headers", []) if n == b"content-length"]
+        # Twenty digits or more is over any limit (and over int()'s digit limit at 4,300).
+        declared = max(
+            (int(v) if len(v) < 20 else self.max_bytes + 1 for v in lengths if v.isdigit()),
+            default=0,
+        )
+        received = 0
+
+        async def bounded_receive() -> Message:
+            # Raised where the route reads its body: the app's handler answers 413 there.
+            nonlocal received
+            if declared > self.max_bytes:
+                raise RequestTooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise RequestTooLarge
+            return message
+
+        await self.app(scope, bounded_receive, send)

@@ -438,3 +438,48 @@ def test_state_file_of_another_realm_or_not_a_state_file_is_refused(
     assert "not a provisioning state file" in capsys.readouterr().err
     with pytest.raises(StateError):
         ProvisionState(other, stack.url)
+
+
+async def test_hostile_export_rows(
+    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+) -> None:
+    """Each curated hostile value in each column of an otherwise good row, through the real
+    job: every row is created whole or rejected with its reason, and a rejected row leaves
+    no account behind (a refused name must not fail its whole import batch)."""
+    from tests.hostile import CURATED
+    from tests.report import report
+
+    columns = ("last_name", "first_name", "ine", "username", "rescue_email")
+    rows: dict[int, tuple[str, str, str]] = {}  # line -> (number, column, value)
+    lines = [HEADER]
+    for value in CURATED:
+        for column in columns:
+            cells = {"last_name": f"Hostile{letters()}", "first_name": "Anne", "ine": "",
+                     "username": "", "rescue_email": ""}  # fmt: skip
+            cells[column] = value.replace(",", " ").replace("\n", " ").replace("\r", " ")
+            student = number()
+            lines.append(
+                f"{student},{cells['last_name']},{cells['first_name']},2026,{cells['ine']},"
+                f"{cells['username']},{cells['rescue_email']},"
+            )
+            rows[len(lines)] = (student, column, cells[column])
+    before = admin.get("/users/count").json()
+    summary = await provision(jobs_gateway, write(tmp_path, lines), today=TODAY)
+    rejected = dict(summary.rejected)
+    assert summary.created + len(rejected) == len(rows)
+    assert admin.get("/users/count").json() == before + summary.created
+    for line, (student, column, value) in rows.items():
+        found = admin.get("/users", params={"q": f"supannEtuId:{student}", "exact": "true"}).json()
+        if line in rejected:
+            assert rejected[line], line
+            assert found == [], f"line {line} ({column}={value[:40]!r}) rejected but written"
+            continue
+        assert len(found) == 1, f"line {line} ({column}={value[:40]!r}) neither created nor said"
+        stored = user_by_number(admin, student)
+        if column in ("first_name", "last_name"):
+            key = "firstName" if column == "first_name" else "lastName"
+            assert stored[key] == " ".join(value.split()), line
+    report(
+        f"hostile input, SIS export through the job: {len(rows)} rows, "
+        f"{summary.created} created whole, {len(rejected)} rejected with a reason"
+    )
