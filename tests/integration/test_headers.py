@@ -1,0 +1,152 @@
+"""Security headers on every kind of bridge answer (pages, redirects, errors, console), the
+cookies' flags in dev and outside it, and Keycloak's own headers on the themed pages."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from bridge.app import create_app
+from bridge.web.console_session import COOKIE, SessionBox
+from tests.browserless import browser, submit_login
+from tests.integration.test_console import console_login, csrf
+
+STUDENT_PAGES = (
+    "/",
+    "/help",
+    "/activation",
+    "/activation/mail-sent",  # a redirect
+    "/lost-password",
+    "/portal",
+    "/no-such-page",  # 404
+    "/console",  # a redirect to the login
+    "/healthz",
+)
+
+
+def assert_bridge_headers(answer: httpx.Response, where: str) -> None:
+    csp = answer.headers.get("content-security-policy", "")
+    directives = dict(
+        (part.split(" ", 1) + [""])[:2] for part in (p.strip() for p in csp.split(";")) if part
+    )
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, where
+    assert directives.get("default-src") == "'self'", where
+    assert directives.get("script-src") == "'self'", where
+    assert directives.get("style-src") == "'self'", where
+    assert directives.get("frame-ancestors") == "'none'", where
+    assert directives.get("object-src") == "'none'", where
+    assert directives.get("base-uri") == "'none'", where
+    assert answer.headers.get("x-frame-options") == "DENY", where
+    assert answer.headers.get("x-content-type-options") == "nosniff", where
+    assert answer.headers.get("referrer-policy") == "no-referrer", where
+
+
+def cookie_flags(answer: httpx.Response, name: str) -> dict[str, str]:
+    for header in answer.headers.get_list("set-cookie"):
+        if header.startswith(f"{name}="):
+            parts = [p.strip() for p in header.split(";")[1:]]
+            return {p.split("=", 1)[0].lower(): (p.split("=", 1) + [""])[1] for p in parts}
+    raise AssertionError(f"no {name} cookie set: {answer.headers.get_list('set-cookie')}")
+
+
+def test_every_kind_of_bridge_answer_carries_the_headers(bridge: Any, make_user: Any) -> None:
+    with browser() as client:
+        for path in STUDENT_PAGES:
+            assert_bridge_headers(client.get(f"{bridge.url}{path}"), path)
+        page = client.get(f"{bridge.url}/activation")
+        posted = client.post(
+            f"{bridge.url}/activation", data={"csrf_token": csrf(page), "identifier": "x!"}
+        )
+        assert posted.status_code == 400
+        assert_bridge_headers(posted, "a refused form")
+        forged = client.post(f"{bridge.url}/activation", data={"identifier": "jmartin001"})
+        assert forged.status_code == 403
+        assert_bridge_headers(forged, "a CSRF refusal")
+        huge = client.post(
+            f"{bridge.url}/activation",
+            content=b"x" * 100_000,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert huge.status_code == 413
+        assert_bridge_headers(huge, "413")
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    with browser() as console:
+        console_login(console, bridge.url, staff["username"], staff["password"])
+        for path in ("/console", "/console?q=a", "/console/accounts/nope"):
+            answer = console.get(f"{bridge.url}{path}")
+            assert_bridge_headers(answer, path)
+            assert answer.headers["cache-control"] == "no-store", path
+
+
+def test_cookies_in_dev(bridge: Any, make_user: Any) -> None:
+    """Dev serves http://localhost: no Secure flag (the browser would drop the cookie from
+    plain HTTP), everything else as in production."""
+    with browser() as client:
+        session = cookie_flags(client.get(f"{bridge.url}/activation"), "um_session")
+    assert "httponly" in session and session["samesite"].lower() == "lax"
+    assert session["path"] == "/" and "secure" not in session
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    with browser() as console:
+        start = console.get(f"{bridge.url}/console/login")
+        answer = submit_login(
+            console, console.get(start.headers["Location"]), staff["username"], staff["password"]
+        )
+        callback = console.get(answer.headers["Location"])
+    flags = cookie_flags(callback, COOKIE)
+    assert "httponly" in flags and flags["samesite"].lower() == "lax"
+    assert flags["path"] == "/console" and int(flags["max-age"]) == 8 * 3600
+
+
+@pytest.mark.anyio
+async def test_cookies_are_secure_outside_dev(bridge: Any, make_user: Any) -> None:
+    """The same bridge published at an https URL, not in dev mode: both cookies `Secure`,
+    HSTS on. The console cookie is re-issued when the staff member's access token is
+    refreshed: a real session from the test bridge, its access token made stale."""
+    settings = dataclasses.replace(
+        bridge.app.state.settings, public_url="https://comptes.umontpellier.example", dev_mode=False
+    )
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    with browser() as console:
+        console_login(console, bridge.url, staff["username"], staff["password"])
+        sealed = console.cookies.get(COOKIE, path="/console")
+    box = SessionBox(settings.session_secret)
+    session = box.open(sealed)
+    assert session is not None
+    stale = box.seal(dataclasses.replace(session, access_expires_at=time.time() - 1))
+
+    transport = httpx.ASGITransport(app=create_app(settings))
+    base = "https://comptes.umontpellier.example"
+    async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+        page = await client.get("/activation")
+        flags = cookie_flags(page, "um_session")
+        assert "secure" in flags and "httponly" in flags and flags["samesite"].lower() == "lax"
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        assert "/dev/mail" not in page.text  # dev-only pages are gone
+        assert (await client.get("/dev/mail")).status_code == 404
+        refreshed = await client.get("/console", headers={"cookie": f"{COOKIE}={stale}"})
+    assert refreshed.status_code == 200, refreshed.text[:300]
+    flags = cookie_flags(refreshed, COOKIE)
+    assert "secure" in flags and "httponly" in flags and flags["samesite"].lower() == "lax"
+    assert flags["path"] == "/console"
+
+
+def test_keycloak_themed_pages_keep_keycloaks_headers(bridge: Any, stack: Any) -> None:
+    """Keycloak's pages (login, required actions) are framed by nobody but Keycloak itself
+    (its silent SSO iframe); its defaults, checked here so that a realm edit cannot drop
+    them unnoticed."""
+    with browser() as client:
+        start = client.get(f"{bridge.url}/portal/login")
+        login = client.get(start.headers["Location"])
+    assert login.status_code == 200
+    assert re.search(r"frame-ancestors 'self'", login.headers["content-security-policy"])
+    assert login.headers["x-frame-options"] == "SAMEORIGIN"
+    assert login.headers["x-content-type-options"] == "nosniff"
+    assert login.headers["referrer-policy"] == "no-referrer"
+    keycloak_cookies = login.headers.get_list("set-cookie")
+    assert keycloak_cookies and all("httponly" in c.lower() for c in keycloak_cookies
+                                    if c.startswith(("AUTH_SESSION_ID", "KC_RESTART")))  # fmt: skip
