@@ -31,9 +31,10 @@ STUDENT_PAGES = (
 
 def assert_bridge_headers(answer: httpx.Response, where: str) -> None:
     csp = answer.headers.get("content-security-policy", "")
-    directives = dict(
-        (part.split(" ", 1) + [""])[:2] for part in (p.strip() for p in csp.split(";")) if part
-    )
+    directives = {}
+    for part in filter(None, (p.strip() for p in csp.split(";"))):
+        name, _, value = part.partition(" ")
+        directives[name] = value
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, where
     assert directives.get("default-src") == "'self'", where
     assert directives.get("script-src") == "'self'", where
@@ -50,7 +51,7 @@ def cookie_flags(answer: httpx.Response, name: str) -> dict[str, str]:
     for header in answer.headers.get_list("set-cookie"):
         if header.startswith(f"{name}="):
             parts = [p.strip() for p in header.split(";")[1:]]
-            return {p.split("=", 1)[0].lower(): (p.split("=", 1) + [""])[1] for p in parts}
+            return {p.partition("=")[0].lower(): p.partition("=")[2] for p in parts}
     raise AssertionError(f"no {name} cookie set: {answer.headers.get_list('set-cookie')}")
 
 
