@@ -20,9 +20,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from bridge.app import create_app
+    from bridge.logconfig import LOG_CONFIG
 
     uvicorn.run(
         create_app(),
+        log_config=LOG_CONFIG,
         host=args.host,
         port=args.port,
         proxy_headers=True,

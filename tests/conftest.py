@@ -27,6 +27,7 @@ from bridge.devstack.ports import free_ports
 from bridge.devstack.private import private_keycloak
 from bridge.domain.ine import BEA_KEYS
 from bridge.gateway.keycloak import KeycloakGateway
+from bridge.logconfig import LOG_CONFIG
 from bridge.settings import Settings
 from tests.report import LINES, report
 
@@ -230,7 +231,8 @@ def bridge(stack: Stack) -> Iterator[Bridge]:
     from bridge.app import create_app
 
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # Production's logging (access log without query strings): test_log_leaks reads it.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=LOG_CONFIG))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

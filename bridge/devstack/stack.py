@@ -23,6 +23,7 @@ from bridge.devstack.mailsink import start_mail_sink
 from bridge.devstack.private import CLIENT_SECRETS
 from bridge.domain.deadlines import PARIS
 from bridge.gateway.keycloak import KeycloakGateway
+from bridge.logconfig import LOG_CONFIG
 from bridge.settings import Settings
 
 SECRET_NAMES = (*CLIENT_SECRETS, "UM_SESSION_SECRET")
@@ -109,7 +110,7 @@ def run_dev(fresh: bool = False) -> None:
                 create_app(settings),
                 host="127.0.0.1",
                 port=bridge_port,
-                log_level="info",
+                log_config=LOG_CONFIG,
             )
         )
         server.run()
