@@ -88,3 +88,9 @@ def looks_like_ine(raw: str) -> bool:
     its key is wrong: used to tell an INE from an identifier in a single field."""
     value = normalize(raw)
     return len(value) == 11 and sum(c.isdigit() for c in value) >= 6
+
+
+def mask_ine(value: str) -> str:
+    """ "********89M": what a job report may print (its output ends up in logs) so that an
+    operator can find the row, but nobody can read the INE."""
+    return "*" * max(len(value) - 3, 0) + value[-3:]

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from bridge.domain.accounts import StudentRecord
 from bridge.domain.errors import InvalidInput
 from bridge.domain.identifiers import InvalidIdentifier, normalize_identifier
-from bridge.domain.ine import InvalidIne, parse_ine
+from bridge.domain.ine import InvalidIne, mask_ine, parse_ine
 from bridge.domain.rescue_email import is_email_address
 
 ALIASES = {
@@ -100,7 +100,8 @@ def record_from_fields(fields: Mapping[str, str], min_year: int, max_year: int) 
             ine = parse_ine(fields["ine"]).value
         except InvalidIne as error:
             reason = "wrong check key" if error.code == "ine.check_key" else "malformed"
-            raise RowRejected(f"INE {fields['ine'].strip()[:20]!r}: {reason}") from error
+            masked = mask_ine(fields["ine"].strip()[:20])
+            raise RowRejected(f"INE {masked}: {reason}") from error
     username = ""
     if fields.get("username", "").strip():
         try:

@@ -28,6 +28,7 @@ from bridge.domain.accounts import Account, StudentRecord
 from bridge.domain.activation_keys import generate_activation_key
 from bridge.domain.errors import AccountNotFound, InvalidInput
 from bridge.domain.identifiers import IdentifierAllocator, identifier_prefix, split_generated
+from bridge.domain.ine import mask_ine
 from bridge.domain.lifecycle import is_expired, valid_until
 from bridge.domain.provisioning import Kind, plan
 from bridge.domain.sis import RowRejected, fingerprint, record_from_fields
@@ -291,7 +292,9 @@ class _Run:
             existing = await self.directory.existing(record)
         except IneClash as clash:
             owner = clash.owner.username
-            self.reject(line, f"INE {record.ine} belongs to another account ({owner})")
+            self.reject(
+                line, f"INE {mask_ine(record.ine or '')} belongs to another account ({owner})"
+            )
             return
         decision = plan(existing, record, self.today)
         if decision.kind is Kind.CREATE:
@@ -425,7 +428,9 @@ async def provision(
                 continue
             seen_numbers[record.student_number] = item.line
             if record.ine and record.ine in seen_ines:
-                run.reject(item.line, f"INE {record.ine} already on line {seen_ines[record.ine]}")
+                run.reject(
+                    item.line, f"INE {mask_ine(record.ine)} already on line {seen_ines[record.ine]}"
+                )
                 continue
             if record.ine:
                 seen_ines[record.ine] = item.line

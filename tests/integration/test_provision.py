@@ -377,7 +377,7 @@ async def test_state_file_skips_rows_applied_before_and_applies_the_rest(
     changed = await provision(jobs_gateway, csv, today=TODAY, state=state)
     assert (changed.created, changed.updated, changed.unchanged_from_state) == (1, 1, 1)
     assert [reason for _, reason in changed.rejected] == [
-        f"INE {other_ine} belongs to another account ({other['username']})"
+        f"INE ********{other_ine[-3:]} belongs to another account ({other['username']})"
     ]
     assert user_by_number(admin, second)["firstName"] == "Anaïs"
     assert user_by_number(admin, third)["username"] == f"{prefix}003"
