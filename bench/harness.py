@@ -58,6 +58,16 @@ class BenchStack:
     mail_dir: Path
     database: str
     postgres_pid: int | None = None
+    bridge_pid: int | None = None
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each server: the bridge, Keycloak's JVM, PostgreSQL."""
+        process = self.keycloak.process
+        return {
+            "bridge": cpu_seconds(self.bridge_pid),
+            "Keycloak": cpu_seconds(process.pid if process else None),
+            "PostgreSQL": cpu_seconds(self.postgres_pid),
+        }
 
     def admin(self) -> httpx.Client:
         token = self.keycloak.admin_token()
@@ -92,6 +102,7 @@ def bench_stack(
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: cpu_seconds() can count it
     )
     try:
         deadline = time.monotonic() + 60
@@ -105,7 +116,9 @@ def bench_stack(
         pg_pid = (
             private.postgres.process.pid if private.postgres and private.postgres.process else None
         )
-        yield BenchStack(keycloak, bridge_url, values, mail_dir, private.database, pg_pid)
+        yield BenchStack(
+            keycloak, bridge_url, values, mail_dir, private.database, pg_pid, bridge.pid
+        )
     finally:
         bridge.terminate()
         bridge.wait(10)

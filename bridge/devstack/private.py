@@ -77,6 +77,8 @@ def private_keycloak(name: str, database: str = "h2", production: bool = False) 
             "UM_SMTP_HOST": "127.0.0.1",
             "UM_SMTP_PORT": str(smtp_port),
             "UM_BRIDGE_URL": f"http://localhost:{bridge_port}",
+            # The example portal is served by that bridge: its redirect URIs follow it.
+            "UM_PORTAL_URL": f"http://localhost:{bridge_port}/portal",
         },
         admin_password=secrets.token_urlsafe(16),
         db_options=postgres.keycloak_options() if postgres else (),

@@ -342,6 +342,31 @@ def test_link_works_only_once(bridge: Any, stack: Any, make_user: Any) -> None:
     assert "expiré ou a déjà servi" in text(second) or "a expiré" in text(second)
 
 
+def test_mail_scanner_fetches_do_not_consume_the_link(
+    bridge: Any, stack: Any, make_user: Any
+) -> None:
+    """A mail gateway opens links before the student does, without cookies, sometimes
+    twice, sometimes following the page's own links. Keycloak answers the link with a page
+    and a "continue" link; the token is spent only when the required actions are completed
+    (UPDATE_PASSWORD is a one-time action: Keycloak invalidates the token at the end of the
+    flow, not on a GET)."""
+    student = make_user(password=None)
+    with browser() as client:
+        start(client, bridge, student["username"])
+    link = action_link(wait_for_mails(stack.mail_dir, student["email"])[0])
+    for _ in range(2):
+        with browser() as scanner:
+            assert scanner.head(link).status_code < 500
+            page = scanner.get(link)
+            assert page.status_code == 200
+            proceed = re.search(r'href="([^"]*login-actions/action-token[^"]*)"', page.text)
+            assert proceed, page.text[:500]
+            followed = scanner.get(html.unescape(proceed.group(1)))
+            assert followed.status_code in (200, 302, 303)
+    done = use_link(link)
+    assert "votre mot de passe est enregistré" in text(done)
+
+
 def test_link_is_refused_after_its_deadline(
     bridge: Any, stack: Any, make_user: Any, clock: Any
 ) -> None:

@@ -1,0 +1,179 @@
+"""Open redirects, session fixation on the console, and privilege escalation with a staff
+member's own token straight against Keycloak's admin API (what a staff member could try
+with the token the console holds for them)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bridge.web.console_session import COOKIE, SessionBox
+from tests.browserless import browser, submit_login
+from tests.integration.test_console import console_login, csrf
+
+HOSTILE_NEXT = (
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "https:/evil.example",
+    "javascript:alert(1)",
+    "/activation",  # ours, but not the console's
+    "",
+)
+
+
+def test_console_next_never_leaves_the_console(bridge_url: str, make_user: Any) -> None:
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    with browser() as client:
+        # Before login: the target is remembered in the session, then used after the login.
+        start = client.get(f"{bridge_url}/console/login", params={"next": "https://evil.example/"})
+        answer = submit_login(
+            client, client.get(start.headers["Location"]), staff["username"], staff["password"]
+        )
+        landed = client.get(answer.headers["Location"])
+        assert landed.headers["Location"] == "/console"
+        # Signed in: /console/login?next= redirects at once; each hostile target is refused.
+        for target in HOSTILE_NEXT:
+            again = client.get(f"{bridge_url}/console/login", params={"next": target})
+            assert again.status_code == 303
+            assert again.headers["Location"] == "/console", target
+        kept = client.get(f"{bridge_url}/console/login", params={"next": "/console?q=martin"})
+        assert kept.headers["Location"] == "/console?q=martin"
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://evil.example/portal/callback",
+        "http://localhost:1/portal/callback",
+        "http://127.0.0.1:1/",
+        "{portal}.evil.example/callback",
+        "{portal}/../../evil",
+    ],
+)
+def test_keycloak_refuses_redirects_outside_the_registered_apps(
+    stack: Any, bridge: Any, redirect_uri: str
+) -> None:
+    """No wildcard host or port in the realm's redirect URIs (dev and tests pass the real
+    URLs): an authorization request that names another target gets Keycloak's error page,
+    not a redirect carrying a code."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    target = redirect_uri.format(portal=f"{bridge.url}/portal")
+    with browser() as client:
+        answer = client.get(
+            f"{stack.realm_url}/protocol/openid-connect/auth",
+            params={
+                "client_id": "portal",
+                "response_type": "code",
+                "scope": "openid",
+                "redirect_uri": target,
+                "code_challenge": challenge.decode(),
+                "code_challenge_method": "S256",
+            },
+        )
+    assert answer.status_code == 400, (target, answer.status_code, answer.headers)
+    assert "location" not in answer.headers
+
+
+def test_realm_redirect_uris_have_no_wildcard_host() -> None:
+    realm = json.loads((Path(__file__).parents[2] / "realm" / "um-realm.json").read_text())
+    for client in realm["clients"]:
+        uris = list(client.get("redirectUris") or [])
+        logout = (client.get("attributes") or {}).get("post.logout.redirect.uris", "")
+        uris += [u for u in logout.split("##") if u]
+        for uri in uris:
+            assert re.fullmatch(r"\$\{UM_[A-Z_]+:[^}]+\}/[^*]*\*?", uri), (client["clientId"], uri)
+
+
+def test_a_planted_session_does_not_survive_the_console_login(
+    bridge_url: str, make_user: Any
+) -> None:
+    """Session fixation: an attacker plants their session cookie (and knows its CSRF token)
+    in the staff member's browser. The login starts a new session: the planted token is
+    worth nothing afterwards."""
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    student = make_user(password=None)
+    with browser() as attacker:
+        planted_page = attacker.get(f"{bridge_url}/activation")
+        planted_cookie = attacker.cookies["um_session"]
+        planted_token = csrf(planted_page)
+    with browser() as victim:
+        victim.cookies.set("um_session", planted_cookie, domain="localhost")
+        console_login(victim, bridge_url, staff["username"], staff["password"])
+        assert victim.cookies["um_session"] != planted_cookie
+        page = victim.get(f"{bridge_url}/console/accounts/{student['id']}")
+        assert csrf(page) != planted_token
+        forged = victim.post(
+            f"{bridge_url}/console/accounts/{student['id']}/actions/reset",
+            data={"csrf_token": planted_token, "reason": "planted"},
+        )
+        assert forged.status_code == 403
+
+
+def staff_token(bridge: Any, client: httpx.Client) -> str:
+    box = SessionBox(bridge.app.state.settings.session_secret)
+    session = box.open(client.cookies.get(COOKIE, path="/console"))
+    assert session is not None
+    return session.access_token
+
+
+def test_the_staff_token_cannot_escalate(
+    bridge: Any, stack: Any, admin: httpx.Client, make_user: Any
+) -> None:
+    """The console acts with the staff member's token; Keycloak's fine-grained permission
+    gives that token the students and nothing else. Each attempt below is what a staff
+    member holding it could send to the admin API directly."""
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    colleague = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    student = make_user(password=None)
+    with browser() as client:
+        console_login(client, bridge.url, staff["username"], staff["password"])
+        token = staff_token(bridge, client)
+    staff_group = admin.get("/groups", params={"search": "staff", "exact": "true"}).json()[0]
+    staff_role = admin.get("/roles/staff").json()
+    realm_management = admin.get("/clients", params={"clientId": "realm-management"}).json()[0]
+    manage_users = admin.get(f"/clients/{realm_management['id']}/roles/manage-users").json()
+    base = f"{stack.url}/admin/realms/um"
+    attempts = [
+        ("PUT", f"/users/{student['id']}/groups/{staff_group['id']}", None),
+        ("PUT", f"/users/{staff['id']}/groups/{staff_group['id']}", None),
+        ("POST", f"/users/{student['id']}/role-mappings/realm", [staff_role]),
+        (
+            "POST",
+            f"/users/{staff['id']}/role-mappings/clients/{realm_management['id']}",
+            [manage_users],
+        ),
+        (
+            "PUT",
+            f"/users/{colleague['id']}/reset-password",
+            {"type": "password", "value": "Pris-en-main-26!", "temporary": False},
+        ),
+        ("PUT", f"/users/{colleague['id']}", {"enabled": False}),
+        ("POST", "/users", {"username": f"intrus{secrets.token_hex(3)}", "enabled": True}),
+        ("GET", f"/users/{colleague['id']}", None),
+        ("GET", "/clients", None),
+        ("PUT", "", {"registrationAllowed": True}),
+    ]
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as api:
+        # The token does work where it should: reading the student.
+        assert api.get(f"/users/{student['id']}").status_code == 200
+        for method, path, body in attempts:
+            answer = api.request(method, path, json=body)
+            assert answer.status_code == 403, (method, path, answer.status_code, answer.text)
+    groups = {g["path"] for g in admin.get(f"/users/{student['id']}/groups").json()}
+    assert groups == {"/students"}
+    realm_roles = {
+        r["name"] for r in admin.get(f"/users/{student['id']}/role-mappings/realm").json()
+    }
+    assert "staff" not in realm_roles
+    assert admin.get(f"/users/{colleague['id']}").json()["enabled"] is True
