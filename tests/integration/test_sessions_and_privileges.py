@@ -106,12 +106,16 @@ def test_a_planted_session_does_not_survive_the_console_login(
     with browser() as attacker:
         planted_page = attacker.get(f"{bridge_url}/activation")
         planted_cookie = attacker.cookies["um_session"]
+        planted_jar = httpx.Cookies(attacker.cookies)  # as stored: same domain and path
         planted_token = csrf(planted_page)
     with browser() as victim:
-        victim.cookies.set("um_session", planted_cookie, domain="localhost")
+        victim.cookies.update(planted_jar)
+        assert victim.cookies["um_session"] == planted_cookie
         console_login(victim, bridge_url, staff["username"], staff["password"])
-        assert victim.cookies["um_session"] != planted_cookie
+        # The login dropped the planted session; the next form starts a new one.
+        assert "um_session" not in victim.cookies
         page = victim.get(f"{bridge_url}/console/accounts/{student['id']}")
+        assert victim.cookies["um_session"] != planted_cookie
         assert csrf(page) != planted_token
         forged = victim.post(
             f"{bridge_url}/console/accounts/{student['id']}/actions/reset",
