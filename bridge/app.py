@@ -27,6 +27,7 @@ from bridge.web.security import (
     NoStoreMiddleware,
     RequestTooLarge,
     SecurityHeadersMiddleware,
+    security_headers,
 )
 from bridge.web.templating import make_templates, render
 
@@ -137,12 +138,18 @@ def create_app(
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        return render_error(
+        response = render_error(
             request,
             500,
             "Erreur interne",
             "Une erreur inattendue s'est produite. Réessayez plus tard.",
         )
+        # Starlette answers a 500 outside the middleware stack: the headers are added here.
+        for name, value in security_headers(
+            hsts=settings.https, form_targets=(settings.keycloak_url,)
+        ):
+            response.headers[name.decode()] = value.decode()
+        return response
 
     app = Starlette(
         routes=routes,

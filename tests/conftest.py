@@ -92,6 +92,12 @@ class Stack:
         return self.keycloak.url
 
     @property
+    def portal_redirect_uri(self) -> str:
+        """Registered for the portal client (`${UM_PORTAL_URL}/*`); tests that play the
+        relying party read the redirect to it and never follow it."""
+        return f"http://localhost:{self.bridge_port}/portal/test-callback"
+
+    @property
     def realm_url(self) -> str:
         return f"{self.url}/realms/{REALM}"
 

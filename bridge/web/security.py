@@ -17,19 +17,26 @@ def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
     )
 
 
+def security_headers(
+    *, hsts: bool, form_targets: tuple[str, ...] = ()
+) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"content-security-policy", content_security_policy(form_targets).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if hsts:
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.headers: list[tuple[bytes, bytes]] = [
-            (b"content-security-policy", content_security_policy(form_targets).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-            (b"cross-origin-opener-policy", b"same-origin"),
-        ]
-        if hsts:
-            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+        self.headers = security_headers(hsts=hsts, form_targets=form_targets)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -37,7 +37,7 @@ def tokens(stack: Any, username: str, password: str) -> dict[str, Any]:
         client_id="portal",
         client_secret=stack.secrets["UM_PORTAL_CLIENT_SECRET"],
         scope="openid",
-        redirect_uri="http://localhost:8765/cb",
+        redirect_uri=stack.portal_redirect_uri,
         code_challenge_method="S256",
     )
     verifier = secrets.token_urlsafe(48)

@@ -122,6 +122,8 @@ class BridgeProcess:
             "UM_BRIDGE_CLIENT_SECRET": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
             "UM_SESSION_SECRET": secrets.token_urlsafe(32),  # kept across restarts
             "UM_BRIDGE_URL": self.url,
+            # Links in mails land on the registered portal (the realm has no wildcard port).
+            "UM_ACTION_REDIRECT_URI": f"http://localhost:{stack.bridge_port}/portal/login",
             "UM_UNIVERSITY_DOMAINS": "umontpellier.fr,umontpellier.example",
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -151,3 +151,31 @@ def test_keycloak_themed_pages_keep_keycloaks_headers(bridge: Any, stack: Any) -
     keycloak_cookies = login.headers.get_list("set-cookie")
     assert keycloak_cookies and all("httponly" in c.lower() for c in keycloak_cookies
                                     if c.startswith(("AUTH_SESSION_ID", "KC_RESTART")))  # fmt: skip
+
+
+class BrokenGateway:
+    """Any call fails in a way nobody planned for: what the 500 page is for."""
+
+    def __getattr__(self, name: str) -> Any:
+        async def fail(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("unplanned")
+
+        return fail
+
+
+@pytest.mark.anyio
+async def test_the_500_page_carries_the_headers_and_no_trace(bridge: Any) -> None:
+    settings = bridge.app.state.settings
+    app = create_app(settings, gateway=BrokenGateway())  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as client:
+        page = await client.get("/activation")
+        token = csrf(page)
+        answer = await client.post(
+            "/activation",
+            data={"csrf_token": token, "identifier": "jmartin001"},
+            headers={"accept": "text/html"},
+        )
+    assert answer.status_code == 500
+    assert "Erreur interne" in answer.text and "RuntimeError" not in answer.text
+    assert_bridge_headers(answer, "500")

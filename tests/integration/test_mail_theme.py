@@ -35,7 +35,7 @@ def test_action_mail_is_french_and_states_the_deadline(
         params={
             "lifespan": lifespan,
             "client_id": "portal",
-            "redirect_uri": "http://localhost:8000/portal",
+            "redirect_uri": stack.portal_redirect_uri,
         },
         json=["UPDATE_PASSWORD"],
     )

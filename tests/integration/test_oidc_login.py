@@ -18,8 +18,6 @@ from joserfc.jwk import KeySet
 
 from tests.browserless import browser, submit_login
 
-REDIRECT_URI = "http://localhost:8765/callback"  # never served: we read the redirect
-
 
 def _payload(token: str) -> dict[str, Any]:
     """The claims of a JWT, unverified: to assert what is NOT in a token."""
@@ -37,7 +35,7 @@ def _rp(stack: Any) -> OAuth2Session:
         client_id="portal",
         client_secret=stack.secrets["UM_PORTAL_CLIENT_SECRET"],
         scope="openid profile email",
-        redirect_uri=REDIRECT_URI,
+        redirect_uri=stack.portal_redirect_uri,
         code_challenge_method="S256",
     )
 
@@ -68,7 +66,7 @@ def test_student_logs_in_with_code_and_pkce(
         answer = submit_login(client, login_page, student["username"], student["password"])
     assert answer.status_code == 302, answer.text[:500]
     location = answer.headers["Location"]
-    assert location.startswith(REDIRECT_URI)
+    assert location.startswith(stack.portal_redirect_uri)
     assert parse_qs(urlparse(location).query)["state"] == [state]
 
     token = rp.fetch_token(

@@ -89,14 +89,15 @@ def _client(admin: httpx.Client, client_id: str) -> dict[str, Any]:
     return dict(found[0])
 
 
-def test_portal_is_a_confidential_pkce_client(admin: httpx.Client) -> None:
+def test_portal_is_a_confidential_pkce_client(admin: httpx.Client, stack: Any) -> None:
     portal = _client(admin, "portal")
     assert portal["publicClient"] is False
     assert portal["standardFlowEnabled"] is True
     assert portal["directAccessGrantsEnabled"] is False
     assert portal["implicitFlowEnabled"] is False
     assert portal["attributes"]["pkce.code.challenge.method"] == "S256"
-    assert "http://localhost:*" in portal["redirectUris"]
+    # Exactly the portal's URL: no wildcard host or port (docs/security.md, open redirects).
+    assert portal["redirectUris"] == [f"http://localhost:{stack.bridge_port}/portal/*"]
 
 
 def test_bridge_is_a_service_account_with_only_user_roles(admin: httpx.Client) -> None:
