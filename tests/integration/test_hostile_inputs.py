@@ -134,6 +134,7 @@ def test_student_forms_survive_hostile_input(
         "/activation/rescue-email": ("rescue", ("email", "email_confirm")),
         "/activation/resend": ("mail-sent", ()),
         "/lost-password": ("fresh", ("login",)),
+        "/portal/logout": ("fresh", ("x",)),
     }
     queries = {
         "/activation": ("step", "identifier"),
@@ -193,7 +194,11 @@ def test_console_forms_survive_hostile_input(
         f"{student_url}/actions/set-rescue-email": ("email", "email_confirm", "reason"),
         f"{student_url}/actions/send-activation-mail": ("reason",),
         f"{student_url}/actions/reset": ("reason",),
+        f"{student_url}/actions/issue-activation-key": ("reason",),
+        f"{student_url}/actions/re-enable": ("reason",),
         f"{student_url}/show-rescue-email": ("x",),
+        # Never with a valid token: that would end the session the other cases use.
+        f"{url}/console/logout": ("x",),
     }
     before = identity(admin, student["id"])
     accounts = admin.get("/users/count").json()
@@ -229,6 +234,8 @@ def test_console_forms_survive_hostile_input(
             else:
                 target = data.draw(st.sampled_from(sorted(forms)))
                 request = data.draw(form_requests(forms[target]))
+                if target.endswith("/logout") and request.csrf in ("valid", "repeated"):
+                    request = dataclasses.replace(request, csrf="wrong")
                 acceptable(send(client, target, request, token, cookies), f"{target} {request}")
 
     case()
