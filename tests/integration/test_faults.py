@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from bridge.devstack.ports import free_ports
 from tests.browserless import browser
@@ -41,6 +42,7 @@ def finish_ine_path(client: httpx.Client, bridge: Any, student: dict[str, Any]) 
     return rescue
 
 
+@pytest.mark.timeout(900)  # a Keycloak restart: about a minute here
 def test_keycloak_stopped_between_two_wizard_steps(
     bridge: Any, stack: Any, admin: httpx.Client, make_user: Any
 ) -> None:
