@@ -138,20 +138,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         f"Keycloak {private.description} ready on {keycloak.url} in "
         f"{time.monotonic() - started:.1f}s (JDK {keycloak.java_major})"
     )
+    stack = Stack(keycloak, mail_dir, smtp_port, values, bridge_port, sink)
     try:
         # The one set-up step the realm file cannot carry (docs/console.md), as in `make dev`.
         setup = KeycloakGateway.for_admin_user(
             keycloak.url, "um", keycloak.admin_user, keycloak.admin_password
         )
         asyncio.run(setup.ensure_console_permissions())
-        stack = Stack(keycloak, mail_dir, smtp_port, values, bridge_port, sink)
         yield stack
     finally:
         private.stop()
         with contextlib.suppress(Exception):
-            sink.stop()
-        with contextlib.suppress(Exception):
-            stack.sink.stop()
+            stack.sink.stop()  # the current one: a test may have restarted it
 
 
 @pytest.fixture(scope="session")

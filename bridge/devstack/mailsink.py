@@ -35,9 +35,9 @@ class EmlDirectoryHandler:
 
 
 def start_mail_sink(directory: Path, host: str = "127.0.0.1", port: int = 1025) -> Controller:
+    """Start the sink in a background thread; call .stop() on the result to end it."""
     # aiosmtpd logs each recipient at INFO: rescue addresses have no place in the dev logs.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    """Start the sink in a background thread; call .stop() on the result to end it."""
     controller = Controller(EmlDirectoryHandler(directory), hostname=host, port=port)
     controller.start()
     return controller

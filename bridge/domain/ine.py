@@ -91,6 +91,6 @@ def looks_like_ine(raw: str) -> bool:
 
 
 def mask_ine(value: str) -> str:
-    """ "********89M": what a job report may print (its output ends up in logs) so that an
-    operator can find the row, but nobody can read the INE."""
+    """The last three characters only (`********89M`): what a job report may print (its
+    output ends up in logs) so that an operator can find the row, but nobody can read it."""
     return "*" * max(len(value) - 3, 0) + value[-3:]

@@ -43,7 +43,6 @@ _NAME_MAX = 100
 # the realm's user profile) refuses, besides control characters: checked here so that such a
 # row is rejected with its line number instead of failing a whole import batch.
 NAME_PROHIBITED = frozenset('<>&"$%!#?§;*~/\\|^=[]{}()')
-_VERTICAL_SPACE = frozenset("\n\x0b\x0c\r\x85\u2028\u2029")
 
 
 class RowRejected(InvalidInput):
@@ -65,9 +64,8 @@ def _name(value: str, label: str) -> str:
     cleaned = " ".join(value.split())
     if not cleaned:
         raise RowRejected(f"{label} is empty")
-    if len(cleaned) > _NAME_MAX or any(
-        ord(c) < 32 or ord(c) == 127 or c in _VERTICAL_SPACE for c in cleaned
-    ):
+    # split() above already turned every line break and vertical space into one space.
+    if len(cleaned) > _NAME_MAX or any(ord(c) < 32 or ord(c) == 127 for c in cleaned):
         raise RowRejected(f"{label} is not a name")
     refused = sorted({c for c in cleaned if c in NAME_PROHIBITED})
     if refused:

@@ -57,7 +57,7 @@ def names_unvalidated(admin: httpx.Client) -> Iterator[None]:
 
 @pytest.mark.usefixtures("names_unvalidated")
 def test_hostile_names_are_inert_everywhere(
-    bridge: Any, stack: Any, admin: httpx.Client, make_user: Any, jobs_gateway: Any
+    bridge: Any, stack: Any, admin: httpx.Client, make_user: Any
 ) -> None:
     student = make_user(password=None, firstName=FIRST, lastName=LAST)
     assert admin.get(f"/users/{student['id']}").json()["firstName"] == FIRST
