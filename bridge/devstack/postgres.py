@@ -4,6 +4,13 @@ benchmarks or the production-mode checks need the real thing instead of H2.
 One cluster per directory, on a loopback port, password authentication, started as a child
 of this process (it dies with it). When this process is root, the server runs as the
 `postgres` system user: PostgreSQL refuses to run as root.
+
+That user must reach its data directory, which a checkout under a private directory (root's
+home is mode 700 on Debian, a `mktemp -d` workspace, a CI runner's home) does not allow, and
+loosening the checkout's permissions is not ours to do. So the server's files then live in a
+private directory owned by that user under a world-traversable temporary root; the instance
+directory in the checkout records its path (`runtime-dir`), so that `remove()`, or the next
+fresh install after a crash, deletes it.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -23,6 +31,26 @@ from bridge.devstack.keycloak import _die_with_parent
 
 class PostgresRunnerError(RuntimeError):
     pass
+
+
+RUNTIME_PREFIX = "um-accounts-postgres-"
+RUNTIME_RECORD = "runtime-dir"
+
+
+def _traversable_by_all(path: Path) -> bool:
+    """Every directory from / down to `path` lets any user through (o+x)."""
+    path = path.resolve()
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in (path, *path.parents))
+
+
+def runtime_root() -> Path:
+    """Where another user's private directory can go: $TMPDIR if every user can traverse
+    it, else /tmp or /var/tmp (a CI runner may point TMPDIR into its private home)."""
+    for candidate in (tempfile.gettempdir(), "/tmp", "/var/tmp"):  # noqa: S108 - system temp roots
+        path = Path(candidate)
+        if path.is_dir() and _traversable_by_all(path):
+            return path.resolve()
+    raise PostgresRunnerError("no temporary directory that every user can traverse")
 
 
 def find_bin_dir() -> Path:
@@ -54,8 +82,23 @@ class PostgresInstance:
         self.directory = self.directory.resolve()
 
     @property
+    def _record(self) -> Path:
+        return self.directory / RUNTIME_RECORD
+
+    @property
+    def runtime(self) -> Path:
+        """Where the server's own files live: the instance directory when the server runs as
+        us, else the private directory recorded for it (see the module's docstring)."""
+        if not self._system_user():
+            return self.directory
+        recorded = self._recorded_runtime()
+        if recorded is None:
+            raise PostgresRunnerError(f"not installed: {self.directory} records no runtime-dir")
+        return recorded
+
+    @property
     def data(self) -> Path:
-        return self.directory / "pgdata"
+        return self.runtime / "pgdata"
 
     @property
     def log_path(self) -> Path:
@@ -78,19 +121,52 @@ class PostgresInstance:
         """Who runs the server: `postgres` when we are root, else ourselves (None)."""
         return "postgres" if os.getuid() == 0 else None
 
+    def _recorded_runtime(self) -> Path | None:
+        """The recorded private directory, if the record names one of ours: a record edited
+        by hand must not make `remove()` delete anything else."""
+        try:
+            path = Path(self._record.read_text().strip())
+        except FileNotFoundError:
+            return None
+        if not path.is_absolute() or not path.name.startswith(RUNTIME_PREFIX) or ".." in path.parts:
+            raise PostgresRunnerError(f"{self._record} names {path}, not a runtime directory")
+        return path
+
+    def _make_runtime(self, owner: str) -> None:
+        entry = pwd.getpwnam(owner)
+        # mkdtemp: mode 700, a name nobody can predict; then handed over to the server's user.
+        path = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX, dir=runtime_root()))
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+        self._record.write_text(f"{path}\n")
+
+    def remove(self) -> None:
+        """Stop the server and delete its files, the private directory included."""
+        self.stop()
+        with contextlib.suppress(PostgresRunnerError):
+            recorded = self._recorded_runtime()
+            if recorded is not None:
+                shutil.rmtree(recorded, ignore_errors=True)
+        self._record.unlink(missing_ok=True)
+        shutil.rmtree(self.directory / "pgdata", ignore_errors=True)
+
     def install(self, fresh: bool = False) -> None:
         if fresh:
-            shutil.rmtree(self.data, ignore_errors=True)
+            self.remove()
+        owner = self._system_user()
+        if owner:
+            recorded = self._recorded_runtime()
+            if recorded is None or not recorded.is_dir():  # never made, or a reboot emptied /tmp
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._make_runtime(owner)
         if (self.data / "PG_VERSION").is_file():
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         self.data.mkdir()
-        owner = self._system_user()
         if owner:
             entry = pwd.getpwnam(owner)
-            os.chown(self.directory, entry.pw_uid, entry.pw_gid)
             os.chown(self.data, entry.pw_uid, entry.pw_gid)
-        with tempfile.NamedTemporaryFile("w", dir=self.directory, delete=False) as pwfile:
+        # The password file sits beside the data: the server's user must read it.
+        with tempfile.NamedTemporaryFile("w", dir=self.runtime, delete=False) as pwfile:
             pwfile.write(self.password + "\n")
         if owner:
             os.chown(pwfile.name, pwd.getpwnam(owner).pw_uid, -1)
@@ -109,6 +185,7 @@ class PostgresInstance:
                 capture_output=True,
                 user=owner,
                 group=owner,
+                cwd=self.runtime,  # the checkout may be out of that user's reach
             )
         except subprocess.CalledProcessError as error:
             shutil.rmtree(self.data, ignore_errors=True)
@@ -138,6 +215,7 @@ class PostgresInstance:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             preexec_fn=_die_with_parent,
+            cwd=self.runtime,
             user=self._system_user(),
             group=self._system_user(),
         )

@@ -45,9 +45,11 @@ class PrivateKeycloak:
         self.keycloak.start()
 
     def stop(self) -> None:
+        """Stop both; the database's files go with it (it is made fresh for every run, and
+        may live outside the checkout: bridge.devstack.postgres)."""
         self.keycloak.stop()
         if self.postgres:
-            self.postgres.stop()
+            self.postgres.remove()
 
     @property
     def bridge_url(self) -> str:
