@@ -29,8 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import BenchStack, bench_stack, cpu_seconds
+from bridge.devstack.admin import DevAdmin
 from bridge.domain.ine import BEA_KEYS
-from bridge.gateway.keycloak import KeycloakGateway
 
 FIRST = ["Jean", "Marie", "Lucas", "Chloé", "Hugo", "Léa", "Nathan", "Emma", "Louis", "Inès"]
 LAST = [
@@ -105,7 +105,7 @@ def _server_cpu(stack: BenchStack) -> tuple[float, float]:
     return cpu_seconds(process.pid if process else None), cpu_seconds(stack.postgres_pid)
 
 
-async def naive(gateway: KeycloakGateway, count: int) -> float:
+async def naive(gateway: DevAdmin, count: int) -> float:
     started = time.perf_counter()
     for n in range(count):
         await gateway.create_student(
@@ -173,7 +173,7 @@ def main() -> None:
                 flush=True,
             )
 
-        gateway = KeycloakGateway.for_client(
+        gateway = DevAdmin.service_account(
             stack.keycloak.url,
             "um",
             "provisioning",

@@ -1,106 +1,55 @@
-"""The web bridge: student self-service pages, the example portal, probes."""
+"""The web bridge: student self-service pages, the staff console, the example portal,
+probes. create_app() only assembles; each part lives in its own package under web/."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bridge.domain.deadlines import PARIS
-from bridge.domain.errors import ServiceUnavailable
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.gateway.keycloak import AuditReader, StudentsGateway
 from bridge.settings import Settings
-from bridge.web import activation, console, devmail, health, lost_password, pages, portal
-from bridge.web.console_session import SessionBox
+from bridge.web import console, devmail, errors, health, portal, students
+from bridge.web.console.auth import make_oauth as console_oauth
+from bridge.web.console.auth import make_sign_in
+from bridge.web.console.session import SessionBox
 from bridge.web.csrf import csrf_field
 from bridge.web.ratelimit import AddressLimiter
-from bridge.web.security import (
-    BodyLimitMiddleware,
-    NoStoreMiddleware,
-    RequestTooLarge,
-    SecurityHeadersMiddleware,
-    security_headers,
-)
-from bridge.web.templating import make_templates, render
+from bridge.web.security import BodyLimitMiddleware, NoStoreMiddleware, SecurityHeadersMiddleware
+from bridge.web.templating import make_templates
 
-log = logging.getLogger("bridge")
-
-ERROR_TITLES = {
-    400: "Requête invalide",
-    403: "Accès refusé",
-    404: "Page introuvable",
-    405: "Méthode non autorisée",
-    413: "Requête trop volumineuse",
-}
 MAX_BODY = 64 * 1024  # bytes: the largest form (a staff reason) is a few hundred
 
 
 def create_app(
-    settings: Settings | None = None, gateway: KeycloakGateway | None = None
+    settings: Settings | None = None, gateway: StudentsGateway | None = None
 ) -> Starlette:
     settings = settings or Settings.from_env()
-    gateway = gateway or KeycloakGateway.for_client(
-        settings.keycloak_url, settings.realm, settings.client_id, settings.client_secret
+    service_account = (
+        settings.keycloak_url,
+        settings.realm,
+        settings.client_id,
+        settings.client_secret,
     )
-
-    routes = [
-        Route("/", pages.home, name="home"),
-        Route("/help", pages.help_page, name="help"),
+    theme = StaticFiles(directory=settings.theme_dir / "login" / "resources")
+    routes: list[BaseRoute] = [
+        *students.routes,
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
-        Route("/activation", activation.identifier, methods=["GET", "POST"], name="activation"),
-        Route("/activation/mail-sent", activation.mail_sent),
-        Route("/activation/resend", activation.resend, methods=["POST"]),
-        Route("/activation/ine", activation.ine, methods=["GET", "POST"]),
-        Route("/activation/rescue-email", activation.rescue_email, methods=["GET", "POST"]),
-        Route("/lost-password", lost_password.lost_password, methods=["GET", "POST"]),
-        Route("/lost-password/mail-sent", lost_password.mail_sent),
         # One stylesheet for Keycloak's pages and ours: served from the theme itself.
-        Mount(
-            "/static/theme",
-            StaticFiles(directory=settings.theme_dir / "login" / "resources"),
-            name="theme",
-        ),
+        Mount("/static/theme", theme, name="theme"),
     ]
     if settings.portal_client_secret:
-        routes += [
-            Route("/portal", portal.portal, name="portal"),
-            Route("/portal/login", portal.login),
-            Route("/portal/callback", portal.callback),
-            Route("/portal/password", portal.change_password),
-            Route("/portal/logout", portal.logout, methods=["POST"]),
-        ]
+        routes += portal.routes
     if settings.console_client_secret:
-        routes += [
-            Route("/console", console.search, name="console"),
-            Route("/console/login", console.login),
-            Route("/console/callback", console.callback),
-            Route("/console/logout", console.logout, methods=["POST"]),
-            Route("/console/accounts/{user_id}", console.account),
-            Route(
-                "/console/accounts/{user_id}/show-rescue-email",
-                console.show_rescue_email,
-                methods=["POST"],
-            ),
-            Route("/console/accounts/{user_id}/actions/{action}", console.confirm),
-            Route(
-                "/console/accounts/{user_id}/actions/{action}", console.perform, methods=["POST"]
-            ),
-        ]
+        routes += console.routes
     if settings.dev_mode and settings.mail_dir:
-        routes += [
-            Route("/dev/mail", devmail.mail_list, name="dev_mail"),
-            Route("/dev/mail/{name}", devmail.mail_detail),
-        ]
-
+        routes += devmail.routes
     middleware = [
         Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY),
         Middleware(NoStoreMiddleware, prefix="/console"),
@@ -116,58 +65,15 @@ def create_app(
             max_age=4 * 3600,
         ),
     ]
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return render_error(
-            request, exc.status_code, ERROR_TITLES.get(exc.status_code, "Erreur"), ""
-        )
-
-    async def too_large(request: Request, exc: Exception) -> Response:
-        return render_error(request, 413, ERROR_TITLES[413], "Le formulaire envoyé est trop long.")
-
-    async def service_unavailable(request: Request, exc: Exception) -> Response:
-        log.warning("service unavailable: %s", exc)
-        return render_error(
-            request,
-            503,
-            "Service momentanément indisponible",
-            "Le service des comptes ne répond pas pour le moment. Rien n'a été modifié : "
-            "réessayez dans quelques minutes.",
-        )
-
-    async def server_error(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s", request.url.path)
-        response = render_error(
-            request,
-            500,
-            "Erreur interne",
-            "Une erreur inattendue s'est produite. Réessayez plus tard.",
-        )
-        # Starlette answers a 500 outside the middleware stack: the headers are added here.
-        for name, value in security_headers(
-            hsts=settings.https, form_targets=(settings.keycloak_url,)
-        ):
-            response.headers[name.decode()] = value.decode()
-        return response
-
-    app = Starlette(
-        routes=routes,
-        middleware=middleware,
-        exception_handlers={
-            HTTPException: http_error,
-            RequestTooLarge: too_large,
-            ServiceUnavailable: service_unavailable,
-            Exception: server_error,
-        },
-    )
-    app.state.settings = settings
-    app.state.gateway = gateway
-    # "Now" for every deadline and daily counter; tests replace it.
-    app.state.clock = lambda: dt.datetime.now(PARIS)
-    app.state.address_limiter = AddressLimiter(*settings.address_limit)
-    app.state.templates = make_templates()
-    app.state.templates.env.globals.update(
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=errors.HANDLERS)
+    state = app.state
+    state.settings = settings
+    state.gateway = gateway or StudentsGateway.service_account(*service_account)
+    state.audit = AuditReader.service_account(*service_account)
+    state.clock = lambda: dt.datetime.now(PARIS)  # "now" for deadlines and counters; tests set it
+    state.address_limiter = AddressLimiter(*settings.address_limit)
+    state.templates = make_templates()
+    state.templates.env.globals.update(
         university_name=settings.university_name,
         support_url=settings.support_url,
         desk_room=settings.desk_room,
@@ -177,15 +83,9 @@ def create_app(
         portal_enabled=bool(settings.portal_client_secret),
     )
     if settings.portal_client_secret:
-        app.state.oauth = portal.make_oauth(settings)
+        state.oauth = portal.make_oauth(settings)
     if settings.console_client_secret:
-        app.state.console_oauth = console.make_oauth(settings)
-        app.state.console_box = SessionBox(settings.session_secret)
+        state.console_oauth = console_oauth(settings)
+        state.staff_sign_in = make_sign_in(settings)
+        state.console_box = SessionBox(settings.session_secret)
     return app
-
-
-def render_error(request: Request, status: int, title: str, message: str) -> Response:
-    accept = request.headers.get("accept", "")
-    if "application/json" in accept and "text/html" not in accept:
-        return JSONResponse({"error": title}, status_code=status)
-    return render(request, "error.html", {"title": title, "message": message}, status_code=status)

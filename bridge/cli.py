@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bridge.gateway.keycloak import KeycloakGateway
+    from bridge.gateway.keycloak import ProvisioningGateway
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -92,15 +92,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
-def _jobs_gateway() -> KeycloakGateway:
+def _jobs_gateway() -> ProvisioningGateway:
     """Jobs act as the `provisioning` client's service account (docs/lifecycle.md lists
     its roles): UM_PROVISIONING_CLIENT_ID, UM_PROVISIONING_CLIENT_SECRET."""
-    from bridge.gateway.keycloak import KeycloakGateway
+    from bridge.gateway.keycloak import ProvisioningGateway
 
     secret = os.environ.get("UM_PROVISIONING_CLIENT_SECRET")
     if not secret:
         raise SystemExit("set UM_PROVISIONING_CLIENT_SECRET (the provisioning client's secret)")
-    return KeycloakGateway.for_client(
+    return ProvisioningGateway.service_account(
         os.environ.get("UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
         os.environ.get("UM_REALM", "um"),
         os.environ.get("UM_PROVISIONING_CLIENT_ID", "provisioning"),
@@ -148,13 +148,13 @@ def cmd_console_permissions(args: argparse.Namespace) -> int:
     import asyncio
 
     from bridge.domain.errors import DomainError
-    from bridge.gateway.keycloak import KeycloakGateway
+    from bridge.gateway.keycloak import RealmSetup
 
     password = os.environ.get("UM_ADMIN_PASSWORD")
     if not password:
         print("set UM_ADMIN_USER (default admin) and UM_ADMIN_PASSWORD", file=sys.stderr)
         return EXIT_UNUSABLE_INPUT
-    gateway = KeycloakGateway.for_admin_user(
+    gateway = RealmSetup.administrator(
         os.environ.get("UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
         os.environ.get("UM_REALM", "um"),
         os.environ.get("UM_ADMIN_USER", "admin"),

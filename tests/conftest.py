@@ -26,7 +26,7 @@ from bridge.devstack.mailsink import start_mail_sink
 from bridge.devstack.ports import free_ports
 from bridge.devstack.private import private_keycloak
 from bridge.domain.ine import BEA_KEYS
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.gateway.keycloak import ProvisioningGateway, RealmSetup, StudentsGateway
 from bridge.logconfig import LOG_CONFIG
 from bridge.settings import Settings
 from tests.report import LINES, report
@@ -141,7 +141,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(keycloak, mail_dir, smtp_port, values, bridge_port, sink)
     try:
         # The one set-up step the realm file cannot carry (docs/console.md), as in `make dev`.
-        setup = KeycloakGateway.for_admin_user(
+        setup = RealmSetup.administrator(
             keycloak.url, "um", keycloak.admin_user, keycloak.admin_password
         )
         asyncio.run(setup.ensure_console_permissions())
@@ -159,9 +159,9 @@ def admin(stack: Stack) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def gateway(stack: Stack) -> KeycloakGateway:
+def gateway(stack: Stack) -> StudentsGateway:
     """The bridge's own gateway, with the bridge's service account: what production uses."""
-    return KeycloakGateway.for_client(
+    return StudentsGateway.service_account(
         stack.url, REALM, "bridge", stack.secrets["UM_BRIDGE_CLIENT_SECRET"]
     )
 
@@ -284,9 +284,9 @@ def free_port_url() -> str:
 
 
 @pytest.fixture
-def jobs_gateway(stack: Stack) -> KeycloakGateway:
+def jobs_gateway(stack: Stack) -> ProvisioningGateway:
     """The provisioning client's service account: what the CLI jobs use."""
-    return KeycloakGateway.for_client(
+    return ProvisioningGateway.service_account(
         stack.url,
         REALM,
         "provisioning",

@@ -9,10 +9,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from bridge.devstack.admin import DevAdmin
 from bridge.domain.accounts import StudentRecord
 from bridge.domain.ine import parse_ine
 from bridge.domain.lifecycle import is_expired, valid_until
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.flows.activation_keys import KEY_ACTIONS
 
 DEMO_CSV = Path(__file__).resolve().parents[2] / "demo" / "students.csv"
 # Demo secrets, printed by `make dev`: they exist only in the local dev realm.
@@ -61,9 +62,7 @@ def read_demo_csv(path: Path = DEMO_CSV) -> list[tuple[StudentRecord, str]]:
     return rows
 
 
-async def load_demo(
-    gateway: KeycloakGateway, today: dt.date, path: Path = DEMO_CSV
-) -> list[DemoAccount]:
+async def load_demo(gateway: DevAdmin, today: dt.date, path: Path = DEMO_CSV) -> list[DemoAccount]:
     loaded: list[DemoAccount] = []
     for record, state in read_demo_csv(path):
         assert record.last_enrollment_year is not None
@@ -80,7 +79,7 @@ async def load_demo(
         elif state == "activation_key":
             secret = DEMO_ACTIVATION_KEY
             if created:
-                await gateway.issue_activation_key(account, DEMO_ACTIVATION_KEY)
+                await gateway.set_activation_key(account, DEMO_ACTIVATION_KEY, KEY_ACTIONS)
         notes = {
             "pending": "à activer, adresse de secours connue"
             if record.rescue_email

@@ -17,12 +17,12 @@ from pathlib import Path
 import uvicorn
 
 from bridge.app import create_app
+from bridge.devstack.admin import DevAdmin
 from bridge.devstack.demo import DemoAccount, load_demo
 from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
 from bridge.devstack.mailsink import start_mail_sink
 from bridge.devstack.private import CLIENT_SECRETS
 from bridge.domain.deadlines import PARIS
-from bridge.gateway.keycloak import KeycloakGateway
 from bridge.logconfig import LOG_CONFIG
 from bridge.settings import Settings
 
@@ -91,7 +91,7 @@ def run_dev(fresh: bool = False) -> None:
             flush=True,
         )
 
-        admin = KeycloakGateway.for_admin_user(
+        admin = DevAdmin.administrator(
             keycloak_url, "um", keycloak.admin_user, keycloak.admin_password
         )
         demo = asyncio.run(_set_up_realm(admin))
@@ -120,7 +120,7 @@ def run_dev(fresh: bool = False) -> None:
         sink.stop()
 
 
-async def _set_up_realm(admin: KeycloakGateway) -> list[DemoAccount]:
+async def _set_up_realm(admin: DevAdmin) -> list[DemoAccount]:
     """One event loop for both steps: the gateway's HTTP client belongs to the loop."""
     await admin.ensure_console_permissions()
     return await load_demo(admin, dt.datetime.now(PARIS).date())

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import Enum
 
 from bridge.domain.ratelimits import DailyCount
+
+
+class RequiredAction(Enum):
+    """What an account must do at its next sign-in, in the product's words (the gateway
+    maps them to the identity provider's own names)."""
+
+    SET_PASSWORD = "set_password"  # noqa: S105 - a name, not a secret
+    CHECK_RESCUE_EMAIL = "check_rescue_email"
+    ACCEPT_CHARTER = "accept_charter"
+    VERIFY_EMAIL = "verify_email"
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,7 @@ class Account:
     institutional_email: str | None = None
     last_enrollment_year: int | None = None
     valid_until: dt.date | None = None
-    required_actions: tuple[str, ...] = field(default=())
+    required_actions: tuple[RequiredAction, ...] = field(default=())
     has_password: bool = False
     # Rate-limit counters (admin-only attributes), see bridge.domain.ratelimits
     mails_sent: DailyCount | None = None
@@ -53,8 +64,8 @@ class Account:
     @property
     def activated(self) -> bool:
         """A password of the student's own choosing: a temporary one (an activation key,
-        or a staff reset) still waits for UPDATE_PASSWORD."""
-        return self.has_password and "UPDATE_PASSWORD" not in self.required_actions
+        or a staff reset) still waits for a new password."""
+        return self.has_password and RequiredAction.SET_PASSWORD not in self.required_actions
 
 
 def mask_email(address: str) -> str:

@@ -1,5 +1,5 @@
-"""The staff console's rules (pure): an account's state in words, which actions a state
-allows, and the record a staff action leaves on the account.
+"""The staff console's rules (pure): an account's state, which actions a state allows,
+and the record a staff action leaves on the account. Codes only: the console words them.
 
 The record is an admin-only attribute written with the staff member's own token, so that
 Keycloak's admin event for that write names them as the actor (SPEC "Staff console
@@ -27,16 +27,6 @@ class State(Enum):
     DISABLED = "disabled"
 
 
-STATE_WORDS = {
-    State.PROVISIONED: "Créé, jamais activé",
-    State.WAITING: "En attente d'activation",
-    State.ACTIVE: "Activé",
-    State.EXPIRED: "Expiré",
-    State.RESET: "Réinitialisé par le personnel, en attente d'activation",
-    State.DISABLED: "Désactivé",
-}
-
-
 class Action(Enum):
     RESET = "reset"
     SET_RESCUE_EMAIL = "set-rescue-email"
@@ -45,25 +35,6 @@ class Action(Enum):
     REENABLE = "re-enable"
     SHOW_RESCUE_EMAIL = "show-rescue-email"
 
-
-ACTION_WORDS = {
-    Action.RESET: "Compte réinitialisé",
-    Action.SET_RESCUE_EMAIL: "Adresse de secours définie",
-    Action.SEND_ACTIVATION_MAIL: "Mail d'activation envoyé",
-    Action.ISSUE_ACTIVATION_KEY: "Clé d'activation délivrée",
-    Action.REENABLE: "Compte réactivé",
-    Action.SHOW_RESCUE_EMAIL: "Adresse de secours affichée",
-}
-
-# What the buttons and confirmation pages say (ACTION_WORDS is what the history says).
-ACTION_LABELS = {
-    Action.RESET: "Réinitialiser le compte",
-    Action.SET_RESCUE_EMAIL: "Définir l'adresse de secours",
-    Action.SEND_ACTIVATION_MAIL: "Envoyer le mail d'activation",
-    Action.ISSUE_ACTIVATION_KEY: "Délivrer une clé d'activation",
-    Action.REENABLE: "Réactiver le compte",
-    Action.SHOW_RESCUE_EMAIL: "Afficher l'adresse de secours",
-}
 
 REASON_MAX = 200
 

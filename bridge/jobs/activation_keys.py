@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.domain.accounts import Account
-from bridge.domain.activation_keys import generate_activation_key
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.flows.activation_keys import issue_activation_key
+from bridge.gateway.keycloak import ProvisioningGateway
 
 HEADER = ("identifiant", "prenom", "nom", "cle_activation")
 
@@ -35,7 +35,7 @@ def open_export(path: Path) -> int:
 
 
 async def issue_activation_keys(
-    gateway: KeycloakGateway, out: Path, usernames: Sequence[str] | None = None
+    gateway: ProvisioningGateway, out: Path, usernames: Sequence[str] | None = None
 ) -> KeyReport:
     """Keys for the named students, or for every student without a password yet."""
     report = KeyReport()
@@ -60,8 +60,7 @@ async def issue_activation_keys(
             if account.activated:
                 report.skipped_activated.append(account.username)
                 continue
-            key = generate_activation_key()
-            await gateway.issue_activation_key(account, key)
+            key = await issue_activation_key(gateway, account)
             # Written only once Keycloak holds the key, so that every line printed works.
             writer.writerow((account.username, account.first_name, account.last_name, key))
             stream.flush()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from bridge.domain.accounts import Account
 from bridge.domain.lifecycle import is_expired
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.gateway.keycloak import ProvisioningGateway
 
 FIRST_YEAR = 2000
 
@@ -38,7 +38,7 @@ class ExpirySummary:
 
 
 async def expire(
-    gateway: KeycloakGateway,
+    gateway: ProvisioningGateway,
     today: dt.date,
     *,
     dry_run: bool = False,

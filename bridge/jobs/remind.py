@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from bridge.domain.accounts import Account
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.gateway.keycloak import ProvisioningGateway
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class ReminderSummary:
 
 
 async def remind(
-    gateway: KeycloakGateway,
+    gateway: ProvisioningGateway,
     today: dt.date,
     days: int,
     smtp: SmtpSettings,

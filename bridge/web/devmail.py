@@ -14,6 +14,7 @@ from pathlib import Path
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from bridge.web.templating import render
 
@@ -60,3 +61,9 @@ async def mail_detail(request: Request) -> Response:
         "dev_mail_detail.html",
         {"name": name, "message": message, "body": text_body(message)},
     )
+
+
+routes: list[BaseRoute] = [
+    Route("/dev/mail", mail_list, name="dev_mail"),
+    Route("/dev/mail/{name}", mail_detail),
+]

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bridge.domain.errors import ServiceUnavailable
+from bridge.web.requests import students_of
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -16,7 +17,7 @@ async def healthz(request: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """Ready: Keycloak answers and grants the bridge its service-account token."""
     try:
-        await request.app.state.gateway.ping()
+        await students_of(request).ping()
     except ServiceUnavailable as error:
         return JSONResponse({"status": "unavailable", "reason": error.code}, status_code=503)
     return JSONResponse({"status": "ready"})

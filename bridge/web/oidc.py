@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from authlib.integrations.starlette_client import OAuth
 
+from bridge.gateway.keycloak.oidc import discovery_url
 from bridge.settings import Settings
 
 
@@ -16,9 +17,7 @@ def oidc_client(
         name,
         client_id=client_id,
         client_secret=secret,
-        server_metadata_url=(
-            f"{settings.keycloak_url}/realms/{settings.realm}/.well-known/openid-configuration"
-        ),
+        server_metadata_url=discovery_url(settings.keycloak_url, settings.realm),
         client_kwargs={"scope": scope, "code_challenge_method": "S256"},
     )
     return oauth

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
 
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.jobs.expire import expire
 from tests.browserless import browser, submit_login
 
@@ -57,7 +57,7 @@ def tokens(stack: Any, username: str, password: str) -> dict[str, Any]:
 
 
 async def test_valid_on_31_december_expired_on_1_january(
-    jobs_gateway: KeycloakGateway, make_user: Any, admin: httpx.Client
+    jobs_gateway: ProvisioningGateway, make_user: Any, admin: httpx.Client
 ) -> None:
     student = expiring(make_user)
     on_the_last_day = await expire(jobs_gateway, LAST_DAY)  # "at 23:59" it is still this day
@@ -80,7 +80,7 @@ async def test_valid_on_31_december_expired_on_1_january(
 
 @pytest.mark.core
 async def test_expired_student_cannot_sign_in_and_refresh_fails(
-    stack: Any, jobs_gateway: KeycloakGateway, make_user: Any
+    stack: Any, jobs_gateway: ProvisioningGateway, make_user: Any
 ) -> None:
     student = expiring(make_user)
     issued = tokens(stack, student["username"], student["password"])
@@ -103,8 +103,8 @@ async def test_expired_student_cannot_sign_in_and_refresh_fails(
 async def test_two_concurrent_runs(stack: Any, make_user: Any, admin: httpx.Client) -> None:
     students = [expiring(make_user) for _ in range(6)]
 
-    def gateway() -> KeycloakGateway:
-        return KeycloakGateway.for_client(
+    def gateway() -> ProvisioningGateway:
+        return ProvisioningGateway.service_account(
             stack.url, "um", "provisioning", stack.secrets["UM_PROVISIONING_CLIENT_SECRET"]
         )
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from bridge.domain.ine import BEA_KEYS
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.jobs.activation_keys import issue_activation_keys
 from tests.browserless import browser, submit_login
 from tests.flows import NEW_PASSWORD, required_actions, signs_in, use_link
@@ -160,13 +160,17 @@ async def test_lost_password_mail_counts_against_the_same_limits(
 
 
 async def test_activation_key_first_login(
-    bridge: Any, make_user: Any, gateway: KeycloakGateway, tmp_path: Path, admin: httpx.Client
+    bridge: Any,
+    make_user: Any,
+    jobs_gateway: ProvisioningGateway,
+    tmp_path: Path,
+    admin: httpx.Client,
 ) -> None:
     student = make_user(password=None)
     activated = make_user()
     out = tmp_path / "cles.csv"
     report = await issue_activation_keys(
-        gateway, out, [student["username"], activated["username"], "zzabsent001"]
+        jobs_gateway, out, [student["username"], activated["username"], "zzabsent001"]
     )
     assert report.issued == [student["username"]]
     assert report.skipped_activated == [activated["username"]]
@@ -178,7 +182,7 @@ async def test_activation_key_first_login(
     assert username == student["username"]
     assert re.fullmatch(r"[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}", key)
     with pytest.raises(FileExistsError):  # written once
-        await issue_activation_keys(gateway, out, [student["username"]])
+        await issue_activation_keys(jobs_gateway, out, [student["username"]])
 
     with browser() as client:
         start = client.get(f"{bridge.url}/portal/login")

@@ -1,5 +1,6 @@
-"""The realm's password policy (SPEC F5), exercised through the bridge's own gateway with
-the bridge's service account: Keycloak refuses, the gateway says Rejected with the reason."""
+"""The realm's password policy (SPEC F5), exercised through the gateway's password write
+(dev tooling: the product sets passwords only through Keycloak's pages) with the bridge's
+service account: Keycloak refuses, the gateway says Rejected with the reason."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ from typing import Any
 
 import pytest
 
+from bridge.devstack.admin import DevAdmin
 from bridge.domain.errors import Rejected
-from bridge.gateway.keycloak import KeycloakGateway
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def gateway(stack: Any) -> DevAdmin:
+    return DevAdmin.service_account(
+        stack.url, "um", "bridge", stack.secrets["UM_BRIDGE_CLIENT_SECRET"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -28,7 +36,7 @@ pytestmark = pytest.mark.anyio
     ],
 )
 async def test_policy_refuses(
-    gateway: KeycloakGateway, make_user: Any, password: str, reason: str
+    gateway: DevAdmin, make_user: Any, password: str, reason: str
 ) -> None:
     user = make_user(password=None)
     with pytest.raises(Rejected) as refused:
@@ -37,18 +45,14 @@ async def test_policy_refuses(
 
 
 @pytest.mark.parametrize("password", ["abcdefgh12", "Gr4nd-Ciel!x", "ma-phrase-de-passe-2026"])
-async def test_policy_accepts(
-    gateway: KeycloakGateway, make_user: Any, admin: Any, password: str
-) -> None:
+async def test_policy_accepts(gateway: DevAdmin, make_user: Any, admin: Any, password: str) -> None:
     user = make_user(password=None)
     await gateway.set_password(user["id"], password, temporary=False)
     credentials = admin.get(f"/users/{user['id']}/credentials").json()
     assert [c["type"] for c in credentials] == ["password"]
 
 
-async def test_password_equal_to_identifier_is_refused(
-    gateway: KeycloakGateway, make_user: Any
-) -> None:
+async def test_password_equal_to_identifier_is_refused(gateway: DevAdmin, make_user: Any) -> None:
     user = make_user(password=None, username="abc-2026-99")
     with pytest.raises(Rejected):
         await gateway.set_password(user["id"], "abc-2026-99", temporary=False)

@@ -20,7 +20,7 @@ import pytest
 
 from bridge.cli import main
 from bridge.domain.ine import BEA_KEYS
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.jobs.provision import provision
 from bridge.jobs.provision_state import ProvisionState, StateError
 from bridge.jobs.sis_reader import ExportError
@@ -68,7 +68,7 @@ def user_by_number(admin: httpx.Client, student_number: str) -> dict[str, Any]:
 
 @pytest.mark.core
 async def test_creation_no_change_rerun_and_name_change(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
     surname = "Martin" + letters()
     first, second = number(), number()
@@ -99,7 +99,11 @@ async def test_creation_no_change_rerun_and_name_change(
 
 @pytest.mark.core
 async def test_re_enrollment_brings_everything_back(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, make_user: Any, bridge: Any, tmp_path: Path
+    jobs_gateway: ProvisioningGateway,
+    admin: httpx.Client,
+    make_user: Any,
+    bridge: Any,
+    tmp_path: Path,
 ) -> None:
     student = make_user(
         password="Mon-mdp-2024!",
@@ -125,7 +129,7 @@ async def test_re_enrollment_brings_everything_back(
 
 
 async def test_disabled_by_staff_is_not_re_enabled(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
 ) -> None:
     student = make_user(
         enabled=False,
@@ -143,7 +147,7 @@ async def test_disabled_by_staff_is_not_re_enabled(
 
 
 async def test_identifier_collisions(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
 ) -> None:
     surname = "Martin" + letters()
     prefix = f"j{surname.lower()[:10]}"
@@ -164,7 +168,7 @@ async def test_identifier_collisions(
 
 
 async def test_latin1_semicolon_file_with_stray_whitespace(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
     n = number()
     surname = "Bérénice" + letters()
@@ -178,7 +182,7 @@ async def test_latin1_semicolon_file_with_stray_whitespace(
 
 
 async def test_each_kind_of_rejected_row(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
     good, dup, huge = number(), number(), number()
     wrong_key = "0123456789A"
@@ -213,7 +217,9 @@ async def test_each_kind_of_rejected_row(
     assert admin.get("/users", params={"q": f"supannEtuId:{huge}", "exact": "true"}).json() == []
 
 
-async def test_empty_file_and_header_only(jobs_gateway: KeycloakGateway, tmp_path: Path) -> None:
+async def test_empty_file_and_header_only(
+    jobs_gateway: ProvisioningGateway, tmp_path: Path
+) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     with pytest.raises(ExportError, match="empty"):
@@ -227,7 +233,7 @@ async def test_empty_file_and_header_only(jobs_gateway: KeycloakGateway, tmp_pat
 
 
 async def test_dry_run_prints_the_diff_and_writes_nothing(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
     n = number()
     csv = write(tmp_path, [HEADER, f"{n},Essai{letters()},Sec,2026,,,,", "x,y"])
@@ -240,7 +246,7 @@ async def test_dry_run_prints_the_diff_and_writes_nothing(
 
 
 async def test_activation_keys_for_new_students(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, bridge: Any, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, bridge: Any, tmp_path: Path
 ) -> None:
     n = number()
     keys = tmp_path / "keys.csv"
@@ -274,7 +280,7 @@ def test_cli_json_summary_and_exit_codes(
 
 
 async def test_crash_halfway_then_rerun_leaves_a_correct_realm(
-    stack: Any, jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+    stack: Any, jobs_gateway: ProvisioningGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
     tag = letters(4).upper()
     count = 2000
@@ -345,7 +351,7 @@ async def test_crash_halfway_then_rerun_leaves_a_correct_realm(
 
 
 async def test_state_file_skips_rows_applied_before_and_applies_the_rest(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
 ) -> None:
     state = ProvisionState(tmp_path / "state.sqlite3", jobs_gateway.realm_url)
     surname = "Roux" + letters()
@@ -385,7 +391,7 @@ async def test_state_file_skips_rows_applied_before_and_applies_the_rest(
 
 
 async def test_full_run_puts_right_what_changed_behind_the_state(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
     state = ProvisionState(tmp_path / "state.sqlite3", jobs_gateway.realm_url)
     n = number()
@@ -403,7 +409,7 @@ async def test_full_run_puts_right_what_changed_behind_the_state(
 
 
 async def test_state_that_knows_more_rows_than_the_realm_is_dropped(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
     """A realm restored from an old backup: the fingerprints cannot be trusted."""
     n = number()
@@ -441,7 +447,7 @@ def test_state_file_of_another_realm_or_not_a_state_file_is_refused(
 
 
 async def test_hostile_export_rows(
-    jobs_gateway: KeycloakGateway, admin: httpx.Client, tmp_path: Path
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, tmp_path: Path
 ) -> None:
     """Each curated hostile value in each column of an otherwise good row, through the real
     job: every row is created whole or rejected with its reason, and a rejected row leaves

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bridge.gateway.keycloak import KeycloakGateway
+from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.jobs.remind import SmtpSettings, remind
 from tests.mailbox import mails_for, text_of, wait_for_mails
 
@@ -27,7 +27,7 @@ def expiring_2045(make_user: Any, **attributes: list[str]) -> dict[str, Any]:
 
 
 async def test_one_reminder_per_cycle(
-    stack: Any, jobs_gateway: KeycloakGateway, make_user: Any
+    stack: Any, jobs_gateway: ProvisioningGateway, make_user: Any
 ) -> None:
     french = expiring_2045(make_user)
     english = expiring_2045(make_user, locale=["en"])

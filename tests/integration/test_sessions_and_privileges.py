@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.web.console_session import COOKIE, SessionBox
+from bridge.web.console.session import COOKIE, SessionBox
 from tests.browserless import browser, submit_login
 from tests.integration.test_console import console_login, csrf
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.domain.accounts import Account
+from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.activation import Branch, branch_for, ine_matches
 from bridge.domain.identifiers import InvalidIdentifier, normalize_identifier
 from bridge.domain.ine import parse_ine
@@ -22,7 +22,10 @@ def account(**fields: object) -> Account:
         ({"has_password": True, "rescue_email": "j@example.org"}, Branch.ALREADY_ACTIVE),
         ({"has_password": True}, Branch.ALREADY_ACTIVE),
         # an activation key (temporary password) is not an activation
-        ({"has_password": True, "required_actions": ("UPDATE_PASSWORD",)}, Branch.ASK_INE),
+        (
+            {"has_password": True, "required_actions": (RequiredAction.SET_PASSWORD,)},
+            Branch.ASK_INE,
+        ),
         ({"enabled": False, "has_password": True}, Branch.EXPIRED),
         ({"enabled": False}, Branch.EXPIRED),
     ],

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bridge.domain.accounts import Account
+from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.console import (
     Action,
     StaffRecord,
@@ -38,7 +38,11 @@ def account(**fields: object) -> Account:
     [
         ({}, None, State.PROVISIONED),
         ({"mails_sent": DailyCount(TODAY, 1)}, None, State.WAITING),
-        ({"has_password": True, "required_actions": ("UPDATE_PASSWORD",)}, None, State.WAITING),
+        (
+            {"has_password": True, "required_actions": (RequiredAction.SET_PASSWORD,)},
+            None,
+            State.WAITING,
+        ),
         ({"has_password": True}, None, State.ACTIVE),
         ({"has_password": True}, Action.RESET, State.ACTIVE),
         ({}, Action.RESET, State.RESET),

@@ -13,9 +13,13 @@ from authlib.integrations.starlette_client import OAuth, OAuthError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from bridge.domain.accounts import RequiredAction
+from bridge.gateway.keycloak.oidc import action_status, application_initiated
+from bridge.i18n import N_, gettext
 from bridge.settings import Settings
 from bridge.web.csrf import require_csrf
 from bridge.web.oidc import oidc_client
+from bridge.web.requests import settings_of
 from bridge.web.templating import render
 
 SESSION_KEY = "portal"
@@ -32,44 +36,46 @@ def _client(request: Request) -> Any:
 
 
 NOTICES = {
-    "password.success": "Votre mot de passe a été modifié : le changement prend effet "
-    "immédiatement.",
-    "password.cancelled": "Le changement de mot de passe a été annulé.",
-    "password.error": "Le mot de passe n'a pas pu être modifié.",
+    "password.success": N_(
+        "Votre mot de passe a été modifié : le changement prend effet immédiatement."
+    ),
+    "password.cancelled": N_("Le changement de mot de passe a été annulé."),
+    "password.error": N_("Le mot de passe n'a pas pu être modifié."),
 }
 
 
 async def portal(request: Request) -> Response:
     user = request.session.get(SESSION_KEY)
-    notice = NOTICES.get(request.session.pop("portal_notice", ""), "")
+    code = request.session.pop("portal_notice", "")
+    notice = gettext(NOTICES[code]) if code in NOTICES else ""
     return render(request, "portal.html", {"user": user, "notice": notice})
 
 
 async def login(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     redirect_uri = f"{settings.public_url}/portal/callback"
     response: Response = await _client(request).authorize_redirect(request, redirect_uri)
     return response
 
 
 async def change_password(request: Request) -> Response:
-    """F4: Keycloak's application-initiated UPDATE_PASSWORD, on the themed page; the new
+    """F4: the identity provider's application-initiated new password, themed; the new
     password takes effect at once, and the page offers to sign out the other sessions."""
     if not request.session.get(SESSION_KEY):
         return RedirectResponse("/portal", status_code=303)
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     redirect_uri = f"{settings.public_url}/portal/callback"
     response: Response = await _client(request).authorize_redirect(
-        request, redirect_uri, kc_action="UPDATE_PASSWORD"
+        request, redirect_uri, **application_initiated(RequiredAction.SET_PASSWORD)
     )
     return response
 
 
 async def callback(request: Request) -> Response:
-    action_status = request.query_params.get("kc_action_status")
-    if action_status and "code" not in request.query_params:
+    status = action_status(request.query_params)
+    if status and "code" not in request.query_params:
         # Cancelled before Keycloak issued a code: the session is unchanged.
-        request.session["portal_notice"] = f"password.{action_status}"
+        request.session["portal_notice"] = f"password.{status}"
         return RedirectResponse("/portal", status_code=303)
     try:
         token = await _client(request).authorize_access_token(request)
@@ -78,7 +84,7 @@ async def callback(request: Request) -> Response:
         return render(
             request,
             "error.html",
-            {"title": "Connexion impossible", "message": message},
+            {"title": gettext("Connexion impossible"), "message": message},
             status_code=400,
         )
     claims = dict(token.get("userinfo") or {})
@@ -86,15 +92,15 @@ async def callback(request: Request) -> Response:
         "claims": {k: v for k, v in claims.items() if k not in {"nonce", "at_hash"}},
         "id_token": token.get("id_token"),
     }
-    if action_status:
-        request.session["portal_notice"] = f"password.{action_status}"
+    if status:
+        request.session["portal_notice"] = f"password.{status}"
     return RedirectResponse("/portal", status_code=303)
 
 
 async def logout(request: Request) -> Response:  # POST, with the CSRF token
     """Ends the portal session, then the Keycloak session (RP-initiated logout)."""
     await require_csrf(request)
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     user = request.session.pop(SESSION_KEY, None)
     if not user:
         return RedirectResponse("/portal", status_code=303)

@@ -1,0 +1,206 @@
+"""Apply a SIS row: decide it against what Keycloak holds (bridge.domain.provisioning) and
+write the difference. New students go in partial imports of `batch_size` (one transaction
+each; a re-run after a crash finds the imported ones by student number and creates nothing
+twice); updates are written one account at a time (they are few: names, emails,
+re-enrollments). Both kinds of write run `concurrency` at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from bridge.domain.accounts import Account, StudentRecord
+from bridge.domain.errors import InvalidInput
+from bridge.domain.ine import mask_ine
+from bridge.domain.lifecycle import is_expired, valid_until
+from bridge.domain.provisioning import Kind, plan
+from bridge.domain.sis import fingerprint
+from bridge.flows.activation_keys import KEY_ACTIONS, new_activation_key
+from bridge.flows.directory import AppliedRows, Directory, IneClash
+from bridge.gateway.keycloak import NewAccount, ProvisioningGateway
+
+
+@dataclass
+class Summary:
+    created: int = 0
+    updated: int = 0
+    reenabled: int = 0
+    unchanged: int = 0
+    # of the unchanged: rows the state file knew as applied, not asked of Keycloak
+    unchanged_from_state: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    dry_run: bool = False
+    mode: str = "full"
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "re_enabled": self.reenabled,
+            "unchanged": self.unchanged,
+            "unchanged_from_state": self.unchanged_from_state,
+            "rejected": len(self.rejected),
+            "rejected_rows": [{"line": line, "reason": reason} for line, reason in self.rejected],
+            "dry_run": self.dry_run,
+            "mode": self.mode,
+            "notes": self.notes,
+        }
+
+
+Reporter = Callable[[str], None]
+# A new student waiting for its batch: line, the row's record (its identifier as the SIS
+# gave it, maybe none: the state file fingerprints the row), the account to create
+Pending = tuple[int, StudentRecord, NewAccount]
+
+
+@dataclass
+class Run:
+    gateway: ProvisioningGateway
+    directory: Directory
+    state: AppliedRows | None
+    today: dt.date
+    dry_run: bool
+    batch_size: int
+    report: Reporter
+    keys: TextIO | None
+    concurrency: int = 4
+    summary: Summary = field(default_factory=Summary)
+    batch: list[Pending] = field(default_factory=list)
+    in_flight: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def reject(self, line: int, reason: str) -> None:
+        self.summary.rejected.append((line, reason))
+        self.report(f"rejected  line {line}: {reason}")
+
+    def applied(self, record: StudentRecord, user_id: str, ine: str | None) -> None:
+        """Keycloak holds this row now, in account `user_id`: the next run may skip it."""
+        if self.state is not None and not self.dry_run:
+            self.state.record(record.student_number, fingerprint(record), user_id, ine)
+
+    async def spawn(self, write: Coroutine[Any, Any, None]) -> None:
+        """Run a write in the background, at most `concurrency` at a time (measured: a few
+        concurrent partial imports create more users a second than one)."""
+        self.in_flight.append(asyncio.create_task(write))
+        while len(self.in_flight) >= self.concurrency:
+            await self.in_flight.pop(0)
+
+    async def flush(self) -> None:
+        batch, self.batch = self.batch, []
+        if batch and not self.dry_run:
+            await self.spawn(self._import(batch))
+
+    async def drain(self) -> None:
+        await self.flush()
+        while self.in_flight:
+            await self.in_flight.pop(0)
+
+    async def _import(self, batch: list[Pending]) -> None:
+        results = await self.gateway.import_students([new for _, _, new in batch])
+        for line, record, new in batch:
+            username = new.record.username
+            result = results.get(username)
+            if result is not None and result.created:
+                self.summary.created += 1
+                self.applied(record, result.user_id, record.ine)
+                if self.state is not None:
+                    self.state.handed_out(username)
+                if self.keys is not None and new.key is not None:
+                    # Written once Keycloak holds the key, so that every printed key works.
+                    row = (username, record.first_name, record.last_name, new.key)
+                    self.keys.write(";".join(row) + "\n")
+                continue
+            # Skipped: the identifier exists. Created by an earlier run that was killed
+            # while this batch was in flight (same student): nothing to do. Else a clash.
+            holder = await self.gateway.find_student(username)
+            if holder is not None and holder.student_number == record.student_number:
+                self.summary.unchanged += 1
+                self.applied(record, holder.id, holder.ine)
+            else:
+                self.reject(line, f"identifier {username} was taken meanwhile")
+        if self.keys is not None:
+            self.keys.flush()
+        if self.state is not None:
+            self.state.commit()
+
+    async def _update(
+        self, account_id: str, record: StudentRecord, ine: str | None, changes: Any
+    ) -> None:
+        await self.gateway.apply_changes(account_id, changes)
+        self.applied(record, account_id, ine)
+
+    async def row(self, line: int, record: StudentRecord) -> None:
+        try:
+            existing = await self.directory.existing(record)
+        except IneClash as clash:
+            owner = clash.owner.username
+            self.reject(
+                line, f"INE {mask_ine(record.ine or '')} belongs to another account ({owner})"
+            )
+            return
+        decision = plan(existing, record, self.today)
+        if decision.kind is Kind.CREATE:
+            await self.create(line, record)
+            return
+        assert existing is not None
+        if decision.kind is Kind.UNCHANGED:
+            self.summary.unchanged += 1
+            self.applied(record, existing.id, existing.ine)
+            return
+        changes = ", ".join(
+            f"{name}: {old!r} -> {new!r}" for name, (old, new) in decision.changes.items()
+        )
+        self.report(f"{decision.kind.value:<9} {existing.username}: {changes}")
+        if not self.dry_run:
+            ine = record.ine or existing.ine
+            await self.spawn(self._update(existing.id, record, ine, decision.changes))
+        if decision.kind is Kind.REENABLE:
+            self.summary.reenabled += 1
+        else:
+            self.summary.updated += 1
+        self.directory.add(
+            dataclasses.replace(
+                existing, student_number=record.student_number, ine=record.ine or existing.ine
+            )
+        )
+
+    async def create(self, line: int, record: StudentRecord) -> None:
+        username = record.username
+        if username:
+            if not await self.directory.claim(username):
+                self.reject(line, f"identifier {username} is already another account's")
+                return
+        else:
+            try:
+                username = await self.directory.allocate(record.first_name, record.last_name)
+            except InvalidInput as error:
+                self.reject(line, f"no identifier can be made from the name ({error.detail})")
+                return
+        assert record.last_enrollment_year is not None
+        expired = is_expired(valid_until(record.last_enrollment_year), self.today)
+        new = NewAccount(dataclasses.replace(record, username=username), enabled=not expired)
+        if self.keys is not None and not expired:
+            new = dataclasses.replace(new, key=new_activation_key(), key_actions=KEY_ACTIONS)
+        self.directory.add(
+            Account(
+                id="(new)",
+                username=username,
+                enabled=not expired,
+                student_number=record.student_number,
+                ine=record.ine,
+            )
+        )
+        self.report(
+            f"create    {username}: {record.first_name} {record.last_name} "
+            f"({record.student_number})"
+        )
+        if self.dry_run:
+            self.summary.created += 1
+            return
+        self.batch.append((line, record, new))
+        if len(self.batch) >= self.batch_size:
+            await self.flush()

@@ -1,0 +1,31 @@
+"""The only place that speaks to Keycloak, one class per credential:
+
+- `StudentsGateway` (students.py) and `AuditReader` (audit.py): the web bridge's service
+  account; the student pages, and what the console reads beside the staff token.
+- `StaffGateway`, `StaffSignIn` (staff.py): the staff member's own token; the console.
+- `ProvisioningGateway` (provisioning.py): the jobs' service account.
+- `RealmSetup` (realm_setup.py): an administrator, once per realm.
+
+mapping.py holds the vocabulary (fields, attributes, required actions), errors.py turns
+Keycloak's failures into the domain's errors, base.py what the credentials share.
+Nothing above this package sees a Keycloak word.
+"""
+
+from bridge.gateway.keycloak.audit import AuditReader, HistoryEntry
+from bridge.gateway.keycloak.provisioning import Imported, NewAccount, ProvisioningGateway
+from bridge.gateway.keycloak.realm_setup import RealmSetup
+from bridge.gateway.keycloak.staff import StaffGateway, StaffIdentity, StaffSignIn
+from bridge.gateway.keycloak.students import StudentsGateway
+
+__all__ = [
+    "AuditReader",
+    "HistoryEntry",
+    "Imported",
+    "NewAccount",
+    "ProvisioningGateway",
+    "RealmSetup",
+    "StaffGateway",
+    "StaffIdentity",
+    "StaffSignIn",
+    "StudentsGateway",
+]

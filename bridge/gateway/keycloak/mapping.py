@@ -1,0 +1,201 @@
+"""Between the product's words and Keycloak's: one table per kind of thing, read both ways.
+
+The user profile's attribute names are declared in realm/um-realm.json; a field that is not
+in FIELDS is not written by the bridge. Everything here is pure (no I/O) and unit-tested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.domain.accounts import Account, RequiredAction, StudentRecord
+from bridge.domain.lifecycle import valid_until
+from bridge.domain.ratelimits import DailyCount
+
+Representation = dict[str, Any]
+
+STUDENTS_GROUP = "students"
+STAFF_ROLE = "staff"
+
+
+@dataclass(frozen=True)
+class Field:
+    """Where a domain field lives in a user representation: a top-level key, or the first
+    value of a user-profile attribute (`attribute=True`)."""
+
+    key: str
+    attribute: bool = False
+
+
+# Domain field (StudentRecord / Account / provisioning changes) -> Keycloak.
+FIELDS: Mapping[str, Field] = {
+    "username": Field("username"),
+    "first_name": Field("firstName"),
+    "last_name": Field("lastName"),
+    "enabled": Field("enabled"),
+    "rescue_email": Field("email"),
+    "rescue_email_verified": Field("emailVerified"),
+    "ine": Field("ine", attribute=True),
+    "student_number": Field("supannEtuId", attribute=True),
+    "institutional_email": Field("institutionalEmail", attribute=True),
+    "affiliations": Field("eduPersonAffiliation", attribute=True),
+    "last_enrollment_year": Field("lastEnrollmentYear", attribute=True),
+    "valid_until": Field("validUntil", attribute=True),
+    # Admin-only bookkeeping of the bridge and the jobs (bridge.domain.ratelimits, …).
+    "mails_sent": Field("umMailsSent", attribute=True),
+    "last_mail_at": Field("umLastMailAt", attribute=True),
+    "ine_failures": Field("umIneFailures", attribute=True),
+    "reminder_sent_for": Field("umReminderSentFor", attribute=True),
+    "staff_action": Field("umStaffAction", attribute=True),
+    "locale": Field("locale", attribute=True),
+}
+
+
+def attribute(name: str) -> str:
+    """The user-profile attribute behind a domain field (for attribute searches)."""
+    found = FIELDS[name]
+    assert found.attribute, name
+    return found.key
+
+
+REQUIRED_ACTIONS: Mapping[RequiredAction, str] = {
+    RequiredAction.SET_PASSWORD: "UPDATE_PASSWORD",
+    RequiredAction.CHECK_RESCUE_EMAIL: "UPDATE_EMAIL",
+    RequiredAction.ACCEPT_CHARTER: "TERMS_AND_CONDITIONS",
+    RequiredAction.VERIFY_EMAIL: "VERIFY_EMAIL",
+}
+_ACTIONS_BY_NAME = {name: action for action, name in REQUIRED_ACTIONS.items()}
+
+
+def required_action_names(actions: tuple[RequiredAction, ...] | list[RequiredAction]) -> list[str]:
+    return [REQUIRED_ACTIONS[action] for action in actions]
+
+
+def required_actions_of(names: list[str] | tuple[str, ...]) -> tuple[RequiredAction, ...]:
+    """Keycloak's action names the product knows; others (a second factor an operator
+    configured by hand) are not the bridge's business and are left out."""
+    return tuple(_ACTIONS_BY_NAME[name] for name in names if name in _ACTIONS_BY_NAME)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def get(rep: Representation, name: str) -> Any:
+    """A domain field's raw value in a representation (None when absent)."""
+    where = FIELDS[name]
+    if not where.attribute:
+        return rep.get(where.key)
+    values = (rep.get("attributes") or {}).get(where.key) or []
+    return values[0] if values else None
+
+
+def _instant(raw: str | None) -> dt.datetime | None:
+    try:
+        value = dt.datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is None or value.tzinfo else None
+
+
+def _date(raw: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def account_from_representation(rep: Representation, *, has_password: bool = False) -> Account:
+    year = get(rep, "last_enrollment_year")
+    return Account(
+        id=rep["id"],
+        username=rep["username"],
+        enabled=bool(get(rep, "enabled")),
+        first_name=get(rep, "first_name") or "",
+        last_name=get(rep, "last_name") or "",
+        rescue_email=get(rep, "rescue_email") or None,
+        rescue_email_verified=bool(get(rep, "rescue_email_verified")),
+        ine=get(rep, "ine"),
+        student_number=get(rep, "student_number"),
+        institutional_email=get(rep, "institutional_email"),
+        # isdigit() would take "²", which int() refuses: only ASCII digits are a year.
+        last_enrollment_year=int(year) if year and year.isascii() and year.isdigit() else None,
+        valid_until=_date(get(rep, "valid_until")),
+        required_actions=required_actions_of(rep.get("requiredActions") or ()),
+        has_password=has_password,
+        mails_sent=DailyCount.parse(get(rep, "mails_sent")),
+        last_mail_at=_instant(get(rep, "last_mail_at")),
+        ine_failures=DailyCount.parse(get(rep, "ine_failures")),
+    )
+
+
+def reminder_sent_for(rep: Representation) -> dt.date | None:
+    return _date(get(rep, "reminder_sent_for"))
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def put(rep: Representation, name: str, value: object) -> None:
+    """Write a domain field into a representation: attributes as lists of strings (a tuple
+    for a multivalued one), top-level fields as they are."""
+    where = FIELDS[name]
+    if not where.attribute:
+        rep[where.key] = value
+        return
+    values = [_text(v) for v in value] if isinstance(value, tuple) else [_text(value)]
+    rep.setdefault("attributes", {})[where.key] = values
+
+
+def changed_rescue_email(rep: Representation, address: str, *, verified: bool) -> None:
+    put(rep, "rescue_email", address)
+    put(rep, "rescue_email_verified", verified)
+
+
+def apply_changes(rep: Representation, changes: Mapping[str, tuple[object, object]]) -> None:
+    """A provisioning plan's changes (field -> (old, new)). A rescue address the SIS gives
+    is the student's word, not yet proven: the next action link verifies it."""
+    for name, (_, new) in changes.items():
+        if name == "rescue_email":
+            changed_rescue_email(rep, str(new), verified=False)
+        else:
+            put(rep, name, new)
+
+
+def representation_from_record(record: StudentRecord, *, enabled: bool) -> Representation:
+    rep: Representation = {"attributes": {}}
+    put(rep, "username", record.username)
+    put(rep, "first_name", record.first_name)
+    put(rep, "last_name", record.last_name)
+    put(rep, "enabled", enabled)
+    put(rep, "affiliations", tuple(record.affiliations))
+    for name in ("student_number", "ine", "institutional_email"):
+        value = getattr(record, name)
+        if value:
+            put(rep, name, value)
+    if record.last_enrollment_year is not None:
+        put(rep, "last_enrollment_year", record.last_enrollment_year)
+        put(rep, "valid_until", valid_until(record.last_enrollment_year))
+    if record.rescue_email:
+        # Given by the student at enrollment; the activation link proves it.
+        changed_rescue_email(rep, record.rescue_email, verified=False)
+    return rep
+
+
+def with_temporary_password(
+    rep: Representation, password: str, actions: tuple[RequiredAction, ...]
+) -> Representation:
+    """An import representation that carries a temporary password (an activation key)."""
+    rep["credentials"] = [{"type": "password", "value": password, "temporary": True}]
+    rep["requiredActions"] = required_action_names(actions)
+    return rep

@@ -1,0 +1,41 @@
+"""The web bridge's service account (client `bridge`), for the student pages: find the
+student, mail the action link, keep the per-account counters, set the rescue address."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bridge.domain.accounts import Account
+from bridge.domain.ratelimits import DailyCount, incremented
+from bridge.gateway.keycloak.base import Gateway
+from bridge.gateway.keycloak.mapping import Representation, changed_rescue_email, get, put
+
+
+class StudentsGateway(Gateway):
+    async def ping(self) -> None:
+        """ServiceUnavailable unless Keycloak answers and grants our service token."""
+        await self._ping()
+
+    async def find_by_ine(self, ine: str) -> Account | None:
+        """The account whose INE this is (exact, case-insensitive); Conflict if several
+        accounts share it, which the SIS should never produce."""
+        rep = await self._find_one_by("ine", ine)
+        return await self.find_student(rep["username"]) if rep else None
+
+    async def record_ine_failure(self, account: Account, today: dt.date) -> None:
+        def mutate(rep: Representation) -> None:
+            counter = DailyCount.parse(get(rep, "ine_failures"))
+            put(rep, "ine_failures", incremented(counter, today))
+
+        await self._update(account.id, mutate)
+
+    async def set_rescue_email(self, account: Account, address: str) -> None:
+        """A new, unverified rescue address; opening the next action link verifies it."""
+        await self._update(
+            account.id, lambda rep: changed_rescue_email(rep, address, verified=False)
+        )
+
+    async def reload(self, account: Account) -> Account | None:
+        """The same account read again (None if it is gone or its identifier changed)."""
+        found = await self.find_student(account.username)
+        return found if found is not None and found.id == account.id else None

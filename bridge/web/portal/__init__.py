@@ -1,0 +1,24 @@
+"""An example relying application ("portal", the ENT stand-in), mounted at /portal."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+
+from bridge.web.portal import views
+from bridge.web.portal.views import make_oauth
+
+routes: list[BaseRoute] = [
+    # A Mount does not answer its bare prefix: /portal itself is the portal's page.
+    Route("/portal", views.portal, name="portal"),
+    Mount(
+        "/portal",
+        routes=[
+            Route("/login", views.login),
+            Route("/callback", views.callback),
+            Route("/password", views.change_password),
+            Route("/logout", views.logout, methods=["POST"]),
+        ],
+    ),
+]
+
+__all__ = ["make_oauth", "routes"]

@@ -1,0 +1,98 @@
+"""An in-memory stand-in for the gateway, honouring the protocols bridge.flows declare:
+for unit tests of the flows' logic only. It proves nothing about Keycloak; the
+integration tests do that against a real server."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.domain.accounts import Account, RequiredAction
+from bridge.domain.console import StaffRecord
+from bridge.domain.errors import ServiceUnavailable
+from bridge.domain.ratelimits import incremented
+
+
+@dataclass
+class MemoryGateway:
+    accounts: dict[str, Account] = field(default_factory=dict)
+    mails: list[tuple[str, tuple[RequiredAction, ...], int, str, str]] = field(default_factory=list)
+    records: list[tuple[str, StaffRecord]] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)
+    smtp_down: bool = False
+    calls: list[str] = field(default_factory=list)
+
+    def add(self, account: Account) -> Account:
+        self.accounts[account.id] = account
+        return account
+
+    def _change(self, user_id: str, **changes: Any) -> None:
+        self.accounts[user_id] = dataclasses.replace(self.accounts[user_id], **changes)
+
+    # LinkSender
+    async def send_action_mail(
+        self,
+        account: Account,
+        actions: tuple[RequiredAction, ...],
+        *,
+        lifespan: int,
+        client_id: str,
+        redirect_uri: str,
+    ) -> None:
+        self.calls.append("send_action_mail")
+        if self.smtp_down:
+            raise ServiceUnavailable("SMTP down")
+        self.mails.append((account.id, actions, lifespan, client_id, redirect_uri))
+
+    async def record_mail_sent(self, account: Account, now: dt.datetime, today: dt.date) -> None:
+        self.calls.append("record_mail_sent")
+        current = self.accounts[account.id]
+        self._change(
+            account.id, mails_sent=incremented(current.mails_sent, today), last_mail_at=now
+        )
+
+    # IneFailures
+    async def record_ine_failure(self, account: Account, today: dt.date) -> None:
+        self.calls.append("record_ine_failure")
+        current = self.accounts[account.id]
+        self._change(account.id, ine_failures=incremented(current.ine_failures, today))
+
+    # RescueEmailWriter
+    async def set_rescue_email(self, account: Account, address: str) -> None:
+        self.calls.append("set_rescue_email")
+        self._change(account.id, rescue_email=address, rescue_email_verified=False)
+
+    async def reload(self, account: Account) -> Account | None:
+        return self.accounts.get(account.id)
+
+    # KeySetter
+    async def set_activation_key(
+        self, account: Account, key: str, actions: tuple[RequiredAction, ...]
+    ) -> None:
+        self.calls.append("set_activation_key")
+        self.keys[account.id] = key
+        current = self.accounts[account.id]
+        pending = current.required_actions + tuple(
+            a for a in actions if a not in current.required_actions
+        )
+        self._change(account.id, has_password=True, required_actions=pending)
+
+    # StaffAuthority
+    async def record(self, user_id: str, record: StaffRecord) -> None:
+        self.records.append((user_id, record))
+
+    async def set_verified_rescue_email(
+        self, user_id: str, address: str, record: StaffRecord
+    ) -> None:
+        self._change(user_id, rescue_email=address, rescue_email_verified=True)
+        await self.record(user_id, record)
+
+    async def reenable(self, user_id: str, record: StaffRecord) -> None:
+        self._change(user_id, enabled=True)
+        await self.record(user_id, record)
+
+    async def reset_account(self, user_id: str, record: StaffRecord) -> None:
+        self._change(user_id, has_password=False, required_actions=())
+        await self.record(user_id, record)

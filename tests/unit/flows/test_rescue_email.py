@@ -1,0 +1,71 @@
+"""bridge.flows.rescue_email: the address is validated, written only when a mail may go,
+and the activation link then goes to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bridge.domain.accounts import Account
+from bridge.domain.deadlines import PARIS
+from bridge.domain.ratelimits import DailyCount, Limits
+from bridge.flows.action_links import LinkPolicy
+from bridge.flows.outcomes import Invalid, Limited, Refused, Sent
+from bridge.flows.rescue_email import set_rescue_email_and_send, valid_rescue_email
+from tests.helpers.memory_gateway import MemoryGateway
+
+pytestmark = pytest.mark.anyio
+
+NOW = dt.datetime(2026, 9, 3, 10, 0, tzinfo=PARIS)
+POLICY = LinkPolicy(Limits(), "portal", "https://ent.example/login")
+
+
+def student(**fields: object) -> Account:
+    base: dict[str, object] = {"id": "u1", "username": "adupont001", "enabled": True}
+    return Account(**{**base, **fields})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("typed", "confirmation", "code"),
+    [
+        ("", "", "email.required"),
+        ("not-an-address", "not-an-address", "email.format"),
+        ("a.dupont@etu.umontpellier.fr", "a.dupont@etu.umontpellier.fr", "email.university"),
+        ("a.dupont@example.org", "a.dupond@example.org", "email.mismatch"),
+    ],
+)
+def test_invalid_addresses(typed: str, confirmation: str, code: str) -> None:
+    assert valid_rescue_email(typed, confirmation, ("umontpellier.fr",)) == Invalid(code)
+
+
+def test_a_valid_address_comes_back_normalised() -> None:
+    address = valid_rescue_email(" A.Dupont@Example.ORG ", "a.dupont@example.org", ())
+    assert address == "A.Dupont@example.org"
+
+
+async def test_written_then_mailed() -> None:
+    gateway = MemoryGateway()
+    account = gateway.add(student())
+    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", POLICY, NOW)
+    assert isinstance(outcome, Sent)
+    assert gateway.calls == ["set_rescue_email", "send_action_mail", "record_mail_sent"]
+    assert gateway.accounts["u1"].rescue_email == "a@example.org"
+    assert not gateway.accounts["u1"].rescue_email_verified
+
+
+async def test_limited_writes_nothing() -> None:
+    gateway = MemoryGateway()
+    account = gateway.add(student(mails_sent=DailyCount(NOW.date(), 5)))
+    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", POLICY, NOW)
+    assert outcome == Limited("mail.daily_limit")
+    assert gateway.calls == []
+    assert gateway.accounts["u1"].rescue_email is None
+
+
+async def test_an_activated_account_is_refused() -> None:
+    gateway = MemoryGateway()
+    account = gateway.add(student(has_password=True))
+    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", POLICY, NOW)
+    assert outcome == Refused("account.active")
+    assert gateway.calls == []

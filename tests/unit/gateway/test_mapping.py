@@ -1,0 +1,145 @@
+"""bridge.gateway.keycloak.mapping: the one table between the product's fields and
+Keycloak's representation, read and written both ways."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bridge.domain.accounts import RequiredAction, StudentRecord
+from bridge.domain.ratelimits import DailyCount
+from bridge.gateway.keycloak.mapping import (
+    FIELDS,
+    REQUIRED_ACTIONS,
+    account_from_representation,
+    apply_changes,
+    attribute,
+    get,
+    put,
+    representation_from_record,
+    required_action_names,
+    required_actions_of,
+    with_temporary_password,
+)
+
+RECORD = StudentRecord(
+    username="jmartin001",
+    first_name="Jean",
+    last_name="Martin",
+    student_number="22001234",
+    ine="1234567890T",
+    rescue_email="jean.martin@example.org",
+    institutional_email="jean.martin@etu.umontpellier.fr",
+    last_enrollment_year=2026,
+)
+
+
+def test_a_record_becomes_a_representation_keycloak_reads() -> None:
+    rep = representation_from_record(RECORD, enabled=True)
+    assert rep == {
+        "username": "jmartin001",
+        "firstName": "Jean",
+        "lastName": "Martin",
+        "enabled": True,
+        "email": "jean.martin@example.org",
+        "emailVerified": False,
+        "attributes": {
+            "eduPersonAffiliation": ["student"],
+            "supannEtuId": ["22001234"],
+            "ine": ["1234567890T"],
+            "institutionalEmail": ["jean.martin@etu.umontpellier.fr"],
+            "lastEnrollmentYear": ["2026"],
+            "validUntil": ["2027-12-31"],
+        },
+    }
+
+
+def test_and_reads_back_as_the_same_account() -> None:
+    rep = {**representation_from_record(RECORD, enabled=True), "id": "u1"}
+    account = account_from_representation(rep, has_password=True)
+    assert (account.id, account.username, account.first_name, account.last_name) == (
+        "u1",
+        "jmartin001",
+        "Jean",
+        "Martin",
+    )
+    assert account.rescue_email == RECORD.rescue_email and not account.rescue_email_verified
+    assert (account.ine, account.student_number) == (RECORD.ine, RECORD.student_number)
+    assert account.institutional_email == RECORD.institutional_email
+    assert (account.last_enrollment_year, account.valid_until) == (2026, dt.date(2027, 12, 31))
+    assert account.has_password and account.enabled
+
+
+def test_counters_and_instants_round_trip() -> None:
+    rep: dict[str, object] = {"id": "u1", "username": "x"}
+    now = dt.datetime(2026, 9, 3, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    put(rep, "mails_sent", DailyCount(dt.date(2026, 9, 3), 2))
+    put(rep, "last_mail_at", now)
+    assert rep["attributes"] == {
+        "umMailsSent": ["2026-09-03:2"],
+        "umLastMailAt": ["2026-09-03T08:00:00+00:00"],
+    }
+    account = account_from_representation(rep)
+    assert account.mails_sent == DailyCount(dt.date(2026, 9, 3), 2)
+    assert account.last_mail_at == now
+
+
+def test_unreadable_values_read_as_absent() -> None:
+    rep = {
+        "id": "u1",
+        "username": "x",
+        "attributes": {
+            "umLastMailAt": ["yesterday"],
+            "umMailsSent": ["garbage"],
+            "validUntil": ["31/12/2027"],
+            "lastEnrollmentYear": ["²"],
+        },
+    }
+    account = account_from_representation(rep)
+    assert account.last_mail_at is None and account.mails_sent is None
+    assert account.valid_until is None and account.last_enrollment_year is None
+
+
+def test_required_actions_both_ways() -> None:
+    assert set(REQUIRED_ACTIONS) == set(RequiredAction)
+    names = required_action_names([RequiredAction.SET_PASSWORD, RequiredAction.CHECK_RESCUE_EMAIL])
+    assert names == ["UPDATE_PASSWORD", "UPDATE_EMAIL"]
+    # An action the product does not know (a second factor set by hand) is not its business.
+    assert required_actions_of(["CONFIGURE_TOTP", "UPDATE_PASSWORD"]) == (
+        RequiredAction.SET_PASSWORD,
+    )
+
+
+def test_provisioning_changes_land_where_keycloak_keeps_them() -> None:
+    rep = representation_from_record(RECORD, enabled=False)
+    rep["emailVerified"] = True
+    apply_changes(
+        rep,
+        {
+            "last_name": ("Martin", "Martin-Durand"),
+            "rescue_email": ("jean.martin@example.org", "jm@example.org"),
+            "enabled": (False, True),
+            "last_enrollment_year": (2026, 2027),
+            "valid_until": (dt.date(2027, 12, 31), dt.date(2028, 12, 31)),
+        },
+    )
+    assert rep["lastName"] == "Martin-Durand" and rep["enabled"] is True
+    # A new address from the SIS is the student's word: the next link proves it.
+    assert rep["email"] == "jm@example.org" and rep["emailVerified"] is False
+    assert get(rep, "last_enrollment_year") == "2027" and get(rep, "valid_until") == "2028-12-31"
+
+
+def test_an_activation_key_rides_in_the_import() -> None:
+    rep = with_temporary_password(
+        representation_from_record(RECORD, enabled=True),
+        "K7PX-M9QA-R4TD",
+        (RequiredAction.SET_PASSWORD, RequiredAction.CHECK_RESCUE_EMAIL),
+    )
+    assert rep["credentials"] == [
+        {"type": "password", "value": "K7PX-M9QA-R4TD", "temporary": True}
+    ]
+    assert rep["requiredActions"] == ["UPDATE_PASSWORD", "UPDATE_EMAIL"]
+
+
+def test_attribute_searches_name_declared_attributes() -> None:
+    assert attribute("ine") == "ine" and attribute("student_number") == "supannEtuId"
+    assert all(f.key for f in FIELDS.values())
