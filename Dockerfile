@@ -7,6 +7,12 @@ WORKDIR /app
 
 COPY pyproject.toml README.md ./
 COPY bridge ./bridge
+# The compiled message catalogues (.mo), never committed, go into the package before it is
+# installed; Babel is needed for that step only (docs/i18n.md).
+COPY scripts/catalogue ./scripts/catalogue
+RUN pip install --no-cache-dir "Babel>=2.18" \
+ && PYTHON=python bash scripts/catalogue compile \
+ && pip uninstall --yes --quiet Babel
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 bridge
 # The stylesheet is the theme's own (one CSS source); compose mounts the same directory.
 COPY themes ./themes

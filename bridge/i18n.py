@@ -69,8 +69,10 @@ _ = gettext
 
 def install(env: Environment) -> None:
     """jinja2.ext.i18n with new-style gettext (`_("… %(name)s", name=x)`, escaping-aware),
-    resolved at render time so that each page comes out in its reader's language."""
+    resolved at render time so that each page comes out in its reader's language;
+    `current_locale()` too, for `<html lang>`. babel.cfg extracts with the same settings."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, ngettext, newstyle=True
     )
+    env.globals["current_locale"] = current_locale

@@ -7,12 +7,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from bridge import i18n
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 
 def make_templates() -> Jinja2Templates:
     # Jinja2Templates turns autoescaping on for .html: provisioned names are data, not markup.
-    return Jinja2Templates(directory=str(TEMPLATE_DIR))
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    # Every sentence of the templates comes from the message catalogue ({% trans %}, _()).
+    i18n.install(templates.env)
+    return templates
 
 
 def render(
