@@ -27,7 +27,7 @@ from jinja2 import Environment
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).parent / "locale"
 SOURCE_LOCALE = "fr"
-LOCALES = (SOURCE_LOCALE,)
+LOCALES = (SOURCE_LOCALE, "en")
 
 _current: ContextVar[str] = ContextVar("um_locale", default=SOURCE_LOCALE)
 

@@ -1,5 +1,5 @@
 """`bridge remind`: mail the rescue address N days before the account expires, once per
-validity cycle (French, or English for an English-locale student).
+validity cycle, in the student's language (the catalogue's, bridge.i18n).
 
 Keycloak has no endpoint to send an arbitrary mail, so the job sends it through the
 university's SMTP relay itself (UM_SMTP_*). "Once per cycle": the `validUntil` the reminder
@@ -20,6 +20,7 @@ from email.utils import formatdate, make_msgid
 
 from bridge.domain.accounts import Account
 from bridge.gateway.keycloak import ProvisioningGateway
+from bridge.i18n import N_, gettext, use_locale
 
 
 @dataclass(frozen=True)
@@ -34,51 +35,35 @@ class SmtpSettings:
     password: str = ""
 
 
-SUBJECTS = {
-    "fr": "Votre compte informatique expire le {date}",
-    "en": "Your IT account expires on {date}",
-}
-BODIES = {
-    "fr": (
-        "Bonjour {first_name},\n\n"
-        "Votre compte informatique {username} est valable jusqu'au {date}. Passé cette date, "
-        "les accès seront coupés si vous ne vous êtes pas réinscrit(e).\n\n"
-        "Si vous vous réinscrivez, votre compte sera prolongé automatiquement : vous n'avez "
-        "rien à faire. Vos données sont conservées dans tous les cas, et votre compte "
-        "reviendra, intact, lors d'une réinscription ultérieure.\n\n"
-        "Si vous êtes inscrit(e) pour l'année en cours et recevez ce message par erreur, "
-        "contactez votre service de scolarité.\n"
-    ),
-    "en": (
-        "Hello {first_name},\n\n"
-        "Your IT account {username} is valid until {date}. After that date, access is cut "
-        "unless you have re-enrolled.\n\n"
-        "If you re-enroll, your account is extended automatically: there is nothing to do. "
-        "Your data is kept either way, and your account comes back, intact, when you "
-        "re-enroll later.\n\n"
-        "If you are enrolled this year and got this message by mistake, contact the "
-        "registrar.\n"
-    ),
-}
+SUBJECT = N_("Votre compte informatique expire le %(date)s")
+BODY = N_(
+    "Bonjour %(first_name)s,\n\n"
+    "Votre compte informatique %(username)s est valable jusqu'au %(date)s. Passé cette date, "
+    "les accès seront coupés si vous ne vous êtes pas réinscrit(e).\n\n"
+    "Si vous vous réinscrivez, votre compte sera prolongé automatiquement : vous n'avez "
+    "rien à faire. Vos données sont conservées dans tous les cas, et votre compte "
+    "reviendra, intact, lors d'une réinscription ultérieure.\n\n"
+    "Si vous êtes inscrit(e) pour l'année en cours et recevez ce message par erreur, "
+    "contactez votre service de scolarité.\n"
+)
+# How each language writes a date in a mail (ISO for English: no day/month ambiguity).
+DATE_FORMATS = {"fr": "%d/%m/%Y", "en": "%Y-%m-%d"}
 
 
 def reminder(account: Account, locale: str, smtp: SmtpSettings) -> EmailMessage:
+    """In the student's language (their Keycloak locale), French when it has none."""
     language = "en" if locale.startswith("en") else "fr"
     assert account.valid_until is not None
-    date = (
-        account.valid_until.strftime("%d/%m/%Y")
-        if language == "fr"
-        else account.valid_until.isoformat()
-    )
+    date = account.valid_until.strftime(DATE_FORMATS[language])
+    values = {"first_name": account.first_name, "username": account.username, "date": date}
     message = EmailMessage()
     message["From"] = f"{smtp.sender_name} <{smtp.sender}>"
     message["To"] = account.rescue_email or ""
-    message["Subject"] = SUBJECTS[language].format(date=date)
+    with use_locale(language):
+        message["Subject"] = gettext(SUBJECT) % values
+        message.set_content(gettext(BODY) % values)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid()
-    message.set_content(
-        BODIES[language].format(first_name=account.first_name, username=account.username, date=date)
-    )
     return message
 
 
