@@ -6,6 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+# The runtime package only: the dev tooling (devstack/, and aiosmtpd with it) is neither
+# copied nor in the wheel (tests/unit/test_wheel.py).
 COPY bridge ./bridge
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 bridge
 # The stylesheet is the theme's own (one CSS source); compose mounts the same directory.

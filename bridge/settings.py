@@ -1,6 +1,12 @@
-"""Settings, read once from the environment into one immutable object.
+"""Settings, read once from the environment into immutable objects: the one reader of the
+environment in `bridge`.
 
-Secrets come from the environment only; nothing here has a secret default.
+One section per part of the runtime, each with its own `from_env(environ=None)` that
+demands only the secrets that part needs: `Settings` (the web bridge), `JobSettings` (the
+jobs, as the `provisioning` client), `AdminSettings` (`bridge realm console-permissions`,
+as a Keycloak administrator), `SmtpSettings` (`bridge remind`'s relay). Secrets come from
+the environment only; nothing here has a secret default. An unset and an empty variable
+both mean the default.
 """
 
 from __future__ import annotations
@@ -25,8 +31,18 @@ def _get(env: Mapping[str, str], name: str, default: str) -> str:
     return env.get(name) or default
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(value: str | None, default: bool = False) -> bool:
+    if not value:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _keycloak_url(env: Mapping[str, str]) -> str:
+    return _get(env, "UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/")
+
+
+def _realm(env: Mapping[str, str]) -> str:
+    return _get(env, "UM_REALM", "um")
 
 
 @dataclass(frozen=True)
@@ -87,8 +103,8 @@ class Settings:
         except ValueError as error:
             raise SettingsError(f"a rate-limit variable is not a whole number: {error}") from error
         return cls(
-            keycloak_url=_get(env, "UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
-            realm=_get(env, "UM_REALM", "um"),
+            keycloak_url=_keycloak_url(env),
+            realm=_realm(env),
             client_id=_get(env, "UM_BRIDGE_CLIENT_ID", "bridge"),
             client_secret=env["UM_BRIDGE_CLIENT_SECRET"],
             public_url=public_url,
@@ -120,3 +136,92 @@ class Settings:
     @property
     def https(self) -> bool:
         return self.public_url.startswith("https://")
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """The jobs (provision, expire, remind, activation-keys) act as the `provisioning`
+    client's service account (docs/lifecycle.md lists its roles)."""
+
+    keycloak_url: str
+    realm: str
+    client_id: str
+    client_secret: str
+    # What `provision` applied (SQLite); `--state` overrides it.
+    provision_state: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
+        env = os.environ if environ is None else environ
+        secret = env.get("UM_PROVISIONING_CLIENT_SECRET")
+        if not secret:
+            raise SettingsError(
+                "set UM_PROVISIONING_CLIENT_SECRET (the provisioning client's secret)"
+            )
+        state = env.get("UM_PROVISION_STATE")
+        return cls(
+            keycloak_url=_keycloak_url(env),
+            realm=_realm(env),
+            client_id=_get(env, "UM_PROVISIONING_CLIENT_ID", "provisioning"),
+            client_secret=secret,
+            provision_state=Path(state) if state else None,
+        )
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """A Keycloak administrator, for the one-time realm set-up steps (docs/console.md)."""
+
+    keycloak_url: str
+    realm: str
+    user: str
+    password: str
+    # The realm the administrator signs in to.
+    user_realm: str = "master"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AdminSettings:
+        env = os.environ if environ is None else environ
+        password = env.get("UM_ADMIN_PASSWORD")
+        if not password:
+            raise SettingsError("set UM_ADMIN_USER (default admin) and UM_ADMIN_PASSWORD")
+        return cls(
+            keycloak_url=_keycloak_url(env),
+            realm=_realm(env),
+            user=_get(env, "UM_ADMIN_USER", "admin"),
+            password=password,
+            user_realm=_get(env, "UM_ADMIN_REALM", "master"),
+        )
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The university's SMTP relay, for `bridge remind` (Keycloak sends its own mails with
+    the realm's settings). An empty `host` means none is configured."""
+
+    host: str
+    port: int = 587
+    sender: str = "ne-pas-repondre@umontpellier.example"
+    sender_name: str = "Compte informatique"
+    starttls: bool = True
+    ssl: bool = False
+    user: str = ""
+    password: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+        env = os.environ if environ is None else environ
+        try:
+            port = int(_get(env, "UM_SMTP_PORT", "587"))
+        except ValueError as error:
+            raise SettingsError(f"UM_SMTP_PORT is not a whole number: {error}") from error
+        return cls(
+            host=env.get("UM_SMTP_HOST") or "",
+            port=port,
+            sender=_get(env, "UM_SMTP_FROM", "ne-pas-repondre@umontpellier.example"),
+            sender_name=_get(env, "UM_SMTP_FROM_NAME", "Compte informatique"),
+            starttls=_flag(env.get("UM_SMTP_STARTTLS"), default=True),
+            ssl=_flag(env.get("UM_SMTP_SSL"), default=False),
+            user=env.get("UM_SMTP_USER") or "",
+            password=env.get("UM_SMTP_PASSWORD") or "",
+        )

@@ -20,19 +20,7 @@ from email.utils import formatdate, make_msgid
 
 from bridge.domain.accounts import Account
 from bridge.gateway.keycloak import KeycloakGateway
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int = 587
-    sender: str = "ne-pas-repondre@umontpellier.example"
-    sender_name: str = "Compte informatique"
-    starttls: bool = True
-    ssl: bool = False
-    user: str = ""
-    password: str = ""
-
+from bridge.settings import SmtpSettings
 
 SUBJECTS = {
     "fr": "Votre compte informatique expire le {date}",

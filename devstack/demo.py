@@ -14,7 +14,7 @@ from bridge.domain.ine import parse_ine
 from bridge.domain.lifecycle import is_expired, valid_until
 from bridge.gateway.keycloak import KeycloakGateway
 
-DEMO_CSV = Path(__file__).resolve().parents[2] / "demo" / "students.csv"
+DEMO_CSV = Path(__file__).resolve().parents[1] / "demo" / "students.csv"
 # Demo secrets, printed by `make dev`: they exist only in the local dev realm.
 DEMO_PASSWORD = "Campus-2026!"  # noqa: S105
 DEMO_ACTIVATION_KEY = "K7PX-M9QA-R4TD"
