@@ -6,6 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+# The runtime package only: the dev tooling (devstack/, and aiosmtpd with it) is neither
+# copied nor in the wheel (tests/unit/test_wheel.py).
 COPY bridge ./bridge
 # The compiled message catalogues (.mo), never committed, go into the package before it is
 # installed; Babel is needed for that step only (docs/i18n.md).

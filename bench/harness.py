@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from bridge.devstack.keycloak import KeycloakInstance
-from bridge.devstack.mailsink import start_mail_sink
-from bridge.devstack.private import private_keycloak
+from devstack.keycloak import KeycloakInstance
+from devstack.mailsink import start_mail_sink
+from devstack.private import private_keycloak
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -29,8 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import BenchStack, bench_stack, cpu_seconds
-from bridge.devstack.admin import DevAdmin
 from bridge.domain.ine import BEA_KEYS
+from devstack.admin import DevAdmin
 
 FIRST = ["Jean", "Marie", "Lucas", "Chloé", "Hugo", "Léa", "Nathan", "Emma", "Louis", "Inès"]
 LAST = [

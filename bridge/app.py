@@ -74,10 +74,7 @@ def create_app(
     state.address_limiter = AddressLimiter(*settings.address_limit)
     state.templates = make_templates()
     state.templates.env.globals.update(
-        university_name=settings.university_name,
         support_url=settings.support_url,
-        desk_room=settings.desk_room,
-        desk_hours=settings.desk_hours,
         csrf_field=csrf_field,
         dev_mode=settings.dev_mode,
         portal_enabled=bool(settings.portal_client_secret),

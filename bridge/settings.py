@@ -1,6 +1,12 @@
-"""Settings, read once from the environment into one immutable object.
+"""Settings, read once from the environment into immutable objects: the one reader of the
+environment in `bridge`.
 
-Secrets come from the environment only; nothing here has a secret default.
+One section per part of the runtime, each with its own `from_env(environ=None)` that
+demands only the secrets that part needs: `Settings` (the web bridge), `JobSettings` (the
+jobs, as the `provisioning` client), `AdminSettings` (`bridge realm console-permissions`,
+as a Keycloak administrator), `SmtpSettings` (`bridge remind`'s relay). Secrets come from
+the environment only; nothing here has a secret default. An unset and an empty variable
+both mean the default.
 """
 
 from __future__ import annotations
@@ -12,8 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.domain.ratelimits import Limits
+from bridge.i18n import N_
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# Shown to students: catalogue msgids, so that the defaults read in the reader's language;
+# a deployment's own values (UM_DESK_ROOM, ...) are shown as the operator wrote them.
+UNIVERSITY_NAME = N_("Université de Montpellier")
+DESK_ROOM = N_("salle K103 (1er étage du bâtiment K)")
+DESK_HOURS = N_("du lundi au vendredi, de 9h à 17h")
 
 
 class SettingsError(RuntimeError):
@@ -25,8 +39,18 @@ def _get(env: Mapping[str, str], name: str, default: str) -> str:
     return env.get(name) or default
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(value: str | None, default: bool = False) -> bool:
+    if not value:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _keycloak_url(env: Mapping[str, str]) -> str:
+    return _get(env, "UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/")
+
+
+def _realm(env: Mapping[str, str]) -> str:
+    return _get(env, "UM_REALM", "um")
 
 
 @dataclass(frozen=True)
@@ -58,8 +82,8 @@ class Settings:
     # The deployment's IT charter: accepted on the activation path when enabled.
     charter: bool = False
     # The in-person desk for students without a rescue email (seed 004: room K103).
-    desk_room: str = "salle K103 (1er étage du bâtiment K)"
-    desk_hours: str = "du lundi au vendredi, de 9h à 17h"
+    desk_room: str = DESK_ROOM
+    desk_hours: str = DESK_HOURS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,13 +111,13 @@ class Settings:
         except ValueError as error:
             raise SettingsError(f"a rate-limit variable is not a whole number: {error}") from error
         return cls(
-            keycloak_url=_get(env, "UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/"),
-            realm=_get(env, "UM_REALM", "um"),
+            keycloak_url=_keycloak_url(env),
+            realm=_realm(env),
             client_id=_get(env, "UM_BRIDGE_CLIENT_ID", "bridge"),
             client_secret=env["UM_BRIDGE_CLIENT_SECRET"],
             public_url=public_url,
             session_secret=env["UM_SESSION_SECRET"],
-            university_name=_get(env, "UM_UNIVERSITY_NAME", "Université de Montpellier"),
+            university_name=_get(env, "UM_UNIVERSITY_NAME", UNIVERSITY_NAME),
             theme_dir=Path(_get(env, "UM_THEME_DIR", str(REPO_ROOT / "themes" / "um-activation"))),
             support_url=_get(env, "UM_SUPPORT_URL", "https://assistance.umontpellier.example/"),
             dev_mode=dev_mode,
@@ -113,10 +137,99 @@ class Settings:
             limits=limits,
             address_limit=address_limit,
             charter=_flag(env.get("UM_CHARTER")),
-            desk_room=_get(env, "UM_DESK_ROOM", "salle K103 (1er étage du bâtiment K)"),
-            desk_hours=_get(env, "UM_DESK_HOURS", "du lundi au vendredi, de 9h à 17h"),
+            desk_room=_get(env, "UM_DESK_ROOM", DESK_ROOM),
+            desk_hours=_get(env, "UM_DESK_HOURS", DESK_HOURS),
         )
 
     @property
     def https(self) -> bool:
         return self.public_url.startswith("https://")
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """The jobs (provision, expire, remind, activation-keys) act as the `provisioning`
+    client's service account (docs/lifecycle.md lists its roles)."""
+
+    keycloak_url: str
+    realm: str
+    client_id: str
+    client_secret: str
+    # What `provision` applied (SQLite); `--state` overrides it.
+    provision_state: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
+        env = os.environ if environ is None else environ
+        secret = env.get("UM_PROVISIONING_CLIENT_SECRET")
+        if not secret:
+            raise SettingsError(
+                "set UM_PROVISIONING_CLIENT_SECRET (the provisioning client's secret)"
+            )
+        state = env.get("UM_PROVISION_STATE")
+        return cls(
+            keycloak_url=_keycloak_url(env),
+            realm=_realm(env),
+            client_id=_get(env, "UM_PROVISIONING_CLIENT_ID", "provisioning"),
+            client_secret=secret,
+            provision_state=Path(state) if state else None,
+        )
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """A Keycloak administrator, for the one-time realm set-up steps (docs/console.md)."""
+
+    keycloak_url: str
+    realm: str
+    user: str
+    password: str
+    # The realm the administrator signs in to.
+    user_realm: str = "master"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AdminSettings:
+        env = os.environ if environ is None else environ
+        password = env.get("UM_ADMIN_PASSWORD")
+        if not password:
+            raise SettingsError("set UM_ADMIN_USER (default admin) and UM_ADMIN_PASSWORD")
+        return cls(
+            keycloak_url=_keycloak_url(env),
+            realm=_realm(env),
+            user=_get(env, "UM_ADMIN_USER", "admin"),
+            password=password,
+            user_realm=_get(env, "UM_ADMIN_REALM", "master"),
+        )
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The university's SMTP relay, for `bridge remind` (Keycloak sends its own mails with
+    the realm's settings). An empty `host` means none is configured."""
+
+    host: str
+    port: int = 587
+    sender: str = "ne-pas-repondre@umontpellier.example"
+    sender_name: str = "Compte informatique"
+    starttls: bool = True
+    ssl: bool = False
+    user: str = ""
+    password: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+        env = os.environ if environ is None else environ
+        try:
+            port = int(_get(env, "UM_SMTP_PORT", "587"))
+        except ValueError as error:
+            raise SettingsError(f"UM_SMTP_PORT is not a whole number: {error}") from error
+        return cls(
+            host=env.get("UM_SMTP_HOST") or "",
+            port=port,
+            sender=_get(env, "UM_SMTP_FROM", "ne-pas-repondre@umontpellier.example"),
+            sender_name=_get(env, "UM_SMTP_FROM_NAME", "Compte informatique"),
+            starttls=_flag(env.get("UM_SMTP_STARTTLS"), default=True),
+            ssl=_flag(env.get("UM_SMTP_SSL"), default=False),
+            user=env.get("UM_SMTP_USER") or "",
+            password=env.get("UM_SMTP_PASSWORD") or "",
+        )

@@ -21,14 +21,14 @@ import httpx
 import pytest
 import uvicorn
 
-from bridge.devstack.keycloak import KeycloakInstance
-from bridge.devstack.mailsink import start_mail_sink
-from bridge.devstack.ports import free_ports
-from bridge.devstack.private import private_keycloak
 from bridge.domain.ine import BEA_KEYS
 from bridge.gateway.keycloak import ProvisioningGateway, RealmSetup, StudentsGateway
 from bridge.logconfig import LOG_CONFIG
 from bridge.settings import Settings
+from devstack.keycloak import KeycloakInstance
+from devstack.mailsink import start_mail_sink
+from devstack.ports import free_ports
+from devstack.private import private_keycloak
 from tests.report import LINES, report
 
 REALM = "um"

@@ -21,19 +21,7 @@ from email.utils import formatdate, make_msgid
 from bridge.domain.accounts import Account
 from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.i18n import N_, gettext, use_locale
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int = 587
-    sender: str = "ne-pas-repondre@umontpellier.example"
-    sender_name: str = "Compte informatique"
-    starttls: bool = True
-    ssl: bool = False
-    user: str = ""
-    password: str = ""
-
+from bridge.settings import SmtpSettings
 
 SUBJECT = N_("Votre compte informatique expire le %(date)s")
 BODY = N_(

@@ -12,9 +12,20 @@ from bridge import i18n
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 
+def deployment_words(request: Request) -> dict[str, str]:
+    """The deployment's own words on every page, in the reader's language when they are the
+    catalogue's defaults (bridge/settings.py); an operator's values come out as written."""
+    settings = request.app.state.settings
+    return {
+        "university_name": i18n.gettext(settings.university_name),
+        "desk_room": i18n.gettext(settings.desk_room),
+        "desk_hours": i18n.gettext(settings.desk_hours),
+    }
+
+
 def make_templates() -> Jinja2Templates:
     # Jinja2Templates turns autoescaping on for .html: provisioned names are data, not markup.
-    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR), context_processors=[deployment_words])
     # Every sentence of the templates comes from the message catalogue ({% trans %}, _()).
     i18n.install(templates.env)
     return templates

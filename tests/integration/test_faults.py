@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.devstack.ports import free_ports
+from devstack.ports import free_ports
 from tests.browserless import browser
 from tests.flows import NEW_PASSWORD, signs_in, use_link
 from tests.integration.test_activation import attribute, follow, ine_of, post, start, text

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bridge.devstack.admin import DevAdmin
 from bridge.domain.errors import Rejected
+from devstack.admin import DevAdmin
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
-from bridge.devstack.ports import free_ports
-from bridge.devstack.postgres import RUNTIME_PREFIX, PostgresInstance, runtime_root
+from devstack.ports import free_ports
+from devstack.postgres import RUNTIME_PREFIX, PostgresInstance, runtime_root
 
 
 def _runtime_dirs() -> set[Path]:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from bridge.gateway.keycloak import ProvisioningGateway
-from bridge.jobs.remind import SmtpSettings, remind
+from bridge.jobs.remind import remind
+from bridge.settings import SmtpSettings
 from tests.mailbox import mails_for, text_of, wait_for_mails
 
 pytestmark = pytest.mark.anyio

@@ -21,7 +21,8 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from bridge.jobs.remind import SmtpSettings, remind
+from bridge.jobs.remind import remind
+from bridge.settings import SmtpSettings
 from tests.browserless import browser
 from tests.flows import NEW_PASSWORD, _use_link, portal_sign_in
 from tests.integration.test_console import console_login, csrf, post_action

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.devstack.demo import STATES, read_demo_csv
+from devstack.demo import STATES, read_demo_csv
 
 
 def test_demo_csv_covers_each_case_of_the_seeds() -> None:

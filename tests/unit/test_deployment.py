@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bridge.devstack.keycloak import KEYCLOAK_VERSION
+from devstack.keycloak import KEYCLOAK_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 

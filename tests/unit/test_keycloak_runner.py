@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.devstack import keycloak as runner
+from devstack import keycloak as runner
 
 
 def test_a_tampered_download_is_refused_and_removed(

@@ -7,7 +7,7 @@ import socket
 from email.message import EmailMessage
 from pathlib import Path
 
-from bridge.devstack.mailsink import start_mail_sink
+from devstack.mailsink import start_mail_sink
 
 
 def _free_port() -> int:

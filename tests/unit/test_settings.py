@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.settings import Settings, SettingsError
+from bridge.settings import AdminSettings, JobSettings, Settings, SettingsError, SmtpSettings
 
 REQUIRED = {"UM_BRIDGE_CLIENT_SECRET": "s3cret", "UM_SESSION_SECRET": "k3y"}
 
@@ -50,3 +50,116 @@ def test_empty_variables_mean_the_default() -> None:
     settings = Settings.from_env({**REQUIRED, "UM_SUPPORT_URL": "", "UM_REALM": ""})
     assert settings.support_url.startswith("https://")
     assert settings.realm == "um"
+
+
+# --- The other sections: each demands only the secrets its part of the runtime needs. ---
+
+JOBS = {"UM_PROVISIONING_CLIENT_SECRET": "pr0v"}
+
+
+def test_jobs_defaults_and_no_web_secret_needed() -> None:
+    jobs = JobSettings.from_env(JOBS)
+    assert jobs.keycloak_url == "http://localhost:8080"
+    assert jobs.realm == "um"
+    assert jobs.client_id == "provisioning"
+    assert jobs.client_secret == "pr0v"
+    assert jobs.provision_state is None
+
+
+def test_jobs_read_their_variables(tmp_path: Path) -> None:
+    jobs = JobSettings.from_env(
+        {
+            **JOBS,
+            "UM_KEYCLOAK_URL": "https://idp.example/",
+            "UM_REALM": "etu",
+            "UM_PROVISIONING_CLIENT_ID": "sis-sync",
+            "UM_PROVISION_STATE": str(tmp_path / "state.sqlite"),
+        }
+    )
+    assert jobs.keycloak_url == "https://idp.example"
+    assert (jobs.realm, jobs.client_id) == ("etu", "sis-sync")
+    assert jobs.provision_state == tmp_path / "state.sqlite"
+
+
+@pytest.mark.parametrize("environ", [{}, {"UM_PROVISIONING_CLIENT_SECRET": ""}, REQUIRED])
+def test_jobs_require_the_provisioning_secret(environ: dict[str, str]) -> None:
+    with pytest.raises(SettingsError) as error:
+        JobSettings.from_env(environ)
+    assert str(error.value) == (
+        "set UM_PROVISIONING_CLIENT_SECRET (the provisioning client's secret)"
+    )
+
+
+def test_jobs_empty_variables_mean_the_default() -> None:
+    jobs = JobSettings.from_env(
+        {
+            **JOBS,
+            "UM_KEYCLOAK_URL": "",
+            "UM_REALM": "",
+            "UM_PROVISIONING_CLIENT_ID": "",
+            "UM_PROVISION_STATE": "",
+        }
+    )
+    assert jobs == JobSettings.from_env(JOBS)
+
+
+def test_admin_defaults_and_required_password() -> None:
+    admin = AdminSettings.from_env({"UM_ADMIN_PASSWORD": "adm1n"})
+    assert (admin.keycloak_url, admin.realm) == ("http://localhost:8080", "um")
+    assert (admin.user, admin.password, admin.user_realm) == ("admin", "adm1n", "master")
+    for environ in ({}, {"UM_ADMIN_PASSWORD": ""}, {**REQUIRED, **JOBS}):
+        with pytest.raises(SettingsError, match="UM_ADMIN_PASSWORD"):
+            AdminSettings.from_env(environ)
+
+
+def test_admin_reads_its_variables_and_empty_means_default() -> None:
+    admin = AdminSettings.from_env(
+        {"UM_ADMIN_PASSWORD": "p", "UM_ADMIN_USER": "ops", "UM_ADMIN_REALM": "staff"}
+    )
+    assert (admin.user, admin.user_realm) == ("ops", "staff")
+    empty = {"UM_ADMIN_PASSWORD": "p", "UM_ADMIN_USER": "", "UM_ADMIN_REALM": "", "UM_REALM": ""}
+    assert AdminSettings.from_env(empty) == AdminSettings.from_env({"UM_ADMIN_PASSWORD": "p"})
+
+
+def test_smtp_defaults_need_no_secret() -> None:
+    smtp = SmtpSettings.from_env({})
+    assert smtp == SmtpSettings(host="")
+    assert smtp.port == 587
+    assert smtp.sender == "ne-pas-repondre@umontpellier.example"
+    assert smtp.sender_name == "Compte informatique"
+    assert (smtp.starttls, smtp.ssl, smtp.user, smtp.password) == (True, False, "", "")
+
+
+def test_smtp_reads_its_variables() -> None:
+    smtp = SmtpSettings.from_env(
+        {
+            "UM_SMTP_HOST": "relay.example",
+            "UM_SMTP_PORT": "465",
+            "UM_SMTP_FROM": "comptes@example.org",
+            "UM_SMTP_FROM_NAME": "Comptes",
+            "UM_SMTP_STARTTLS": "false",
+            "UM_SMTP_SSL": "yes",
+            "UM_SMTP_USER": "relay-user",
+            "UM_SMTP_PASSWORD": "relay-pass",
+        }
+    )
+    assert smtp == SmtpSettings(
+        host="relay.example",
+        port=465,
+        sender="comptes@example.org",
+        sender_name="Comptes",
+        starttls=False,
+        ssl=True,
+        user="relay-user",
+        password="relay-pass",
+    )
+
+
+def test_smtp_empty_variables_mean_the_default() -> None:
+    names = ("HOST", "PORT", "FROM", "FROM_NAME", "STARTTLS", "SSL", "USER", "PASSWORD")
+    assert SmtpSettings.from_env({f"UM_SMTP_{n}": "" for n in names}) == SmtpSettings(host="")
+
+
+def test_smtp_port_must_be_a_number() -> None:
+    with pytest.raises(SettingsError, match="UM_SMTP_PORT"):
+        SmtpSettings.from_env({"UM_SMTP_PORT": "smtp"})

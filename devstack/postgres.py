@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.devstack.keycloak import _die_with_parent
+from devstack.keycloak import _die_with_parent
 
 
 class PostgresRunnerError(RuntimeError):

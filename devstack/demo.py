@@ -9,13 +9,13 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.devstack.admin import DevAdmin
 from bridge.domain.accounts import StudentRecord
 from bridge.domain.ine import parse_ine
 from bridge.domain.lifecycle import is_expired, valid_until
 from bridge.flows.activation_keys import KEY_ACTIONS
+from devstack.admin import DevAdmin
 
-DEMO_CSV = Path(__file__).resolve().parents[2] / "demo" / "students.csv"
+DEMO_CSV = Path(__file__).resolve().parents[1] / "demo" / "students.csv"
 # Demo secrets, printed by `make dev`: they exist only in the local dev realm.
 DEMO_PASSWORD = "Campus-2026!"  # noqa: S105
 DEMO_ACTIVATION_KEY = "K7PX-M9QA-R4TD"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from bridge.devstack.tls import LocalTls
+from devstack.tls import LocalTls
 
 KEYCLOAK_VERSION = "26.5.6"
 # SHA-256 of org.keycloak:keycloak-quarkus-dist:26.5.6:zip, recorded when the version was
@@ -37,7 +37,7 @@ KEYCLOAK_VERSION = "26.5.6"
 KEYCLOAK_SHA256 = "490189d9dff05272432d51f71a069462eeca97f2920a694d539a1e6c26a5a347"
 SUPPORTED_JDKS = (25, 21, 17)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 THEME_NAME = "um-activation"
 
 

@@ -1,7 +1,7 @@
 """A throw-away Keycloak for the test session and the benchmarks: its own directory under
 var/, fresh data, random client secrets, and distinct free loopback ports for it, its SMTP
 sink and the bridge that the theme links to. Its database is the dev-file H2 by default, or
-a private PostgreSQL cluster (bridge.devstack.postgres) for figures that must hold in
+a private PostgreSQL cluster (devstack.postgres) for figures that must hold in
 production."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
-from bridge.devstack.ports import free_ports
-from bridge.devstack.postgres import PostgresInstance
-from bridge.devstack.tls import make_local_tls
+from devstack.keycloak import REPO_ROOT, KeycloakInstance
+from devstack.ports import free_ports
+from devstack.postgres import PostgresInstance
+from devstack.tls import make_local_tls
 
 # The realm's ${...} placeholders without a default (realm/um-realm.json).
 CLIENT_SECRETS = (
@@ -46,7 +46,7 @@ class PrivateKeycloak:
 
     def stop(self) -> None:
         """Stop both; the database's files go with it (it is made fresh for every run, and
-        may live outside the checkout: bridge.devstack.postgres)."""
+        may live outside the checkout: devstack.postgres)."""
         self.keycloak.stop()
         if self.postgres:
             self.postgres.remove()

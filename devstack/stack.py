@@ -17,14 +17,14 @@ from pathlib import Path
 import uvicorn
 
 from bridge.app import create_app
-from bridge.devstack.admin import DevAdmin
-from bridge.devstack.demo import DemoAccount, load_demo
-from bridge.devstack.keycloak import REPO_ROOT, KeycloakInstance
-from bridge.devstack.mailsink import start_mail_sink
-from bridge.devstack.private import CLIENT_SECRETS
 from bridge.domain.deadlines import PARIS
 from bridge.logconfig import LOG_CONFIG
 from bridge.settings import Settings
+from devstack.admin import DevAdmin
+from devstack.demo import DemoAccount, load_demo
+from devstack.keycloak import REPO_ROOT, KeycloakInstance
+from devstack.mailsink import start_mail_sink
+from devstack.private import CLIENT_SECRETS
 
 SECRET_NAMES = (*CLIENT_SECRETS, "UM_SESSION_SECRET")
 

@@ -1,0 +1,50 @@
+"""What the commands share: exit codes, the date they decide with, the jobs' gateway."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from bridge.settings import JobSettings, SettingsError
+
+if TYPE_CHECKING:
+    from bridge.gateway.keycloak import ProvisioningGateway
+
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+def job_settings() -> JobSettings:
+    """The jobs' section of the settings; without the provisioning secret, the job stops
+    with a message (exit code 1)."""
+    try:
+        return JobSettings.from_env()
+    except SettingsError as error:
+        raise SystemExit(str(error)) from None
+
+
+def jobs_gateway(settings: JobSettings) -> ProvisioningGateway:
+    """Jobs act as the `provisioning` client's service account (docs/lifecycle.md lists
+    its roles): UM_PROVISIONING_CLIENT_ID, UM_PROVISIONING_CLIENT_SECRET."""
+    from bridge.gateway.keycloak import ProvisioningGateway
+
+    return ProvisioningGateway.service_account(
+        settings.keycloak_url,
+        settings.realm,
+        settings.client_id,
+        settings.client_secret,
+        timeout=120,
+    )
+
+
+def today(args: argparse.Namespace) -> dt.date:
+    from bridge.domain.deadlines import PARIS
+
+    return args.today or dt.datetime.now(PARIS).date()
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from error
