@@ -10,7 +10,7 @@ import pytest
 
 from bridge.gateway.keycloak import KeycloakGateway
 from bridge.jobs.remind import SmtpSettings, remind
-from tests.mailbox import mails_for, text_of, wait_for_mails
+from tests.helpers.mailbox import mails_for, text_of, wait_for_mails
 
 pytestmark = pytest.mark.anyio
 
