@@ -12,36 +12,22 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 
-from bridge.domain.ine import BEA_KEYS
 from bridge.gateway.keycloak import ProvisioningGateway, RealmSetup, StudentsGateway
 from bridge.logconfig import LOG_CONFIG
 from bridge.settings import Settings
-from devstack.keycloak import KeycloakInstance
 from devstack.mailsink import start_mail_sink
 from devstack.ports import free_ports
 from devstack.private import private_keycloak
-from tests.report import LINES, report
-
-REALM = "um"
-
-
-def random_ine() -> str:
-    """A well-formed INE-BEA with its check key, unique enough for one test session."""
-    digits = f"{secrets.randbelow(10**10):010d}"
-    return digits + BEA_KEYS[int(digits) % 23]
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
+from tests.helpers.accounts import random_ine
+from tests.helpers.report import LINES, report
+from tests.helpers.stack import REALM, Bridge, Stack, keycloak_mode
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -53,70 +39,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.path):
             item.add_marker(pytest.mark.integration)
-
-
-class AdminAuth(httpx.Auth):
-    """Bearer token of the master-realm bootstrap admin, renewed before it expires
-    (admin tokens live 60 s, a test session much longer)."""
-
-    def __init__(self, keycloak: KeycloakInstance) -> None:
-        self.keycloak = keycloak
-        self.token = ""
-        self.expires = 0.0
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if time.monotonic() > self.expires:
-            self.token = self.keycloak.admin_token()
-            self.expires = time.monotonic() + 45
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        yield request
-
-
-@dataclass
-class Stack:
-    keycloak: KeycloakInstance
-    mail_dir: Path
-    smtp_port: int
-    secrets: dict[str, str]
-    bridge_port: int
-    sink: Any = None
-
-    def stop_smtp(self) -> None:
-        self.sink.stop()
-
-    def start_smtp(self) -> None:
-        self.sink = start_mail_sink(self.mail_dir, port=self.smtp_port)
-
-    @property
-    def url(self) -> str:
-        return self.keycloak.url
-
-    @property
-    def portal_redirect_uri(self) -> str:
-        """Registered for the portal client (`${UM_PORTAL_URL}/*`); tests that play the
-        relying party read the redirect to it and never follow it."""
-        return f"http://localhost:{self.bridge_port}/portal/test-callback"
-
-    @property
-    def realm_url(self) -> str:
-        return f"{self.url}/realms/{REALM}"
-
-    def admin(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=f"{self.url}/admin/realms/{REALM}", auth=AdminAuth(self.keycloak), timeout=30
-        )
-
-    def mails(self) -> list[Path]:
-        return sorted(self.mail_dir.glob("*.eml"))
-
-
-def keycloak_mode() -> str:
-    """UM_TEST_KEYCLOAK: "dev" (default: start-dev on H2, as `make dev`) or "production"
-    (`kc.sh start` over HTTPS on PostgreSQL, as deployed: the stage that runs `-m core`)."""
-    mode = os.environ.get("UM_TEST_KEYCLOAK", "dev")
-    if mode not in ("dev", "production"):
-        raise pytest.UsageError(f"UM_TEST_KEYCLOAK={mode!r}: dev or production")
-    return mode
 
 
 @pytest.fixture(scope="session")
@@ -207,12 +129,6 @@ def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
     return make
 
 
-@dataclass
-class Bridge:
-    url: str
-    app: Any
-
-
 @pytest.fixture(scope="session")
 def bridge(stack: Stack) -> Iterator[Bridge]:
     """The real bridge app served by uvicorn on a free port, pointed at the test Keycloak."""
@@ -280,7 +196,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 def free_port_url() -> str:
     """An address on which nothing listens: a Keycloak that is down."""
-    return f"http://127.0.0.1:{free_port()}"
+    return f"http://127.0.0.1:{free_ports(1)[0]}"
 
 
 @pytest.fixture

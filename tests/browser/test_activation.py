@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.mailbox import action_link, wait_for_mails
+from tests.helpers.mailbox import action_link, wait_for_mails
 
 GOOD_PASSWORD = "Soleil-Levant-42"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.mailbox import action_link, wait_for_mails
+from tests.helpers.mailbox import action_link, wait_for_mails
 
 
 def rule(page: Page, name: str) -> Any:

@@ -15,50 +15,18 @@ import pytest
 
 from bridge.domain.deadlines import PARIS
 from bridge.web.ratelimit import AddressLimiter
-from tests.browserless import browser, submit_login
-from tests.flows import NEW_PASSWORD, _use_link, use_link
-from tests.mailbox import action_link, mails_for, text_of, wait_for_mails
+from tests.helpers.accounts import attribute, ine_of
+from tests.helpers.activation import follow, post, start
+from tests.helpers.browserless import browser, submit_login
+from tests.helpers.forms import csrf_token
+from tests.helpers.keycloak_pages import NEW_PASSWORD, use_link, use_link_in
+from tests.helpers.mailbox import action_link, mails_for, text_of, wait_for_mails
+from tests.helpers.pages import text
 
 OTHER_STUDENTS_INE = "1234567890V"  # valid BEA key, but not the test student's
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def csrf(client: httpx.Client, url: str) -> str:
-    page = client.get(url)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match, page.text[:300]
-    return match.group(1)
-
-
-def post(client: httpx.Client, bridge: Any, path: str, **data: str) -> httpx.Response:
-    """A form post with the session's CSRF token (which start() read from step 1)."""
-    return client.post(f"{bridge.url}{path}", data={"csrf_token": client.um_csrf, **data})  # type: ignore[attr-defined]
-
-
-def start(client: httpx.Client, bridge: Any, identifier: str) -> httpx.Response:
-    """Step 1: open the page (which resets the wizard), type the identifier."""
-    client.um_csrf = csrf(client, f"{bridge.url}/activation")  # type: ignore[attr-defined]
-    return post(client, bridge, "/activation", identifier=identifier)
-
-
-def follow(client: httpx.Client, bridge: Any, response: httpx.Response) -> httpx.Response:
-    assert response.status_code == 303, (response.status_code, response.text[:500])
-    return client.get(urljoin(bridge.url, response.headers["Location"]))
-
-
-def text(response: httpx.Response) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text)))
-
-
-def attribute(admin: httpx.Client, user_id: str, name: str) -> str | None:
-    values = (admin.get(f"/users/{user_id}").json().get("attributes") or {}).get(name)
-    return values[0] if values else None
-
-
-def ine_of(student: dict[str, Any]) -> str:
-    return str(student["attributes"]["ine"][0])
 
 
 def no_rescue_student(make_user: Any) -> dict[str, Any]:
@@ -313,7 +281,7 @@ def test_link_sets_the_password_and_the_student_signs_in_to_the_portal(
     link = action_link(wait_for_mails(stack.mail_dir, student["email"])[0])
 
     with browser() as client:
-        done = _use_link(client, link, NEW_PASSWORD)
+        done = use_link_in(client, link, NEW_PASSWORD)
         assert done.status_code == 200
         assert "votre mot de passe est enregistré" in text(done)
         back = re.search(r'href="([^"]+)"[^>]*>\s*» Se connecter au portail', done.text)
@@ -402,7 +370,7 @@ def test_charter_is_accepted_on_the_same_path(bridge: Any, stack: Any, make_user
             return original_post(url, **kwargs)
 
         client.post = recording_post  # type: ignore[method-assign]
-        done = _use_link(client, link, NEW_PASSWORD)
+        done = use_link_in(client, link, NEW_PASSWORD)
     assert sorted(seen) == ["TERMS_AND_CONDITIONS", "UPDATE_PASSWORD"]
     assert "votre mot de passe est enregistré" in text(done)
 
@@ -492,11 +460,9 @@ async def test_keycloak_down_gives_a_clear_503_page(free_port_url: str) -> None:
     transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as client:
         page = await client.get("/activation")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token
         answer = await client.post(
             "/activation",
-            data={"csrf_token": token.group(1), "identifier": "jmartin001"},
+            data={"csrf_token": csrf_token(page.text), "identifier": "jmartin001"},
             headers={"accept": "text/html"},
         )
     assert answer.status_code == 503

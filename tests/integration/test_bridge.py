@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from tests.browserless import browser, submit_login
+from tests.helpers.browserless import browser, submit_login
 
 
 def test_healthz(bridge_url: str) -> None:

@@ -4,7 +4,6 @@ leaves in Keycloak (read back with the admin API)."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 import uuid
 from collections.abc import Iterator
@@ -15,41 +14,11 @@ import httpx
 import pytest
 
 from bridge.domain.deadlines import PARIS
-from tests.browserless import browser, submit_login
-from tests.flows import NEW_PASSWORD, required_actions, signs_in, use_link
-from tests.mailbox import action_link, wait_for_mails
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def console_login(
-    client: httpx.Client, bridge_url: str, username: str, password: str
-) -> httpx.Response:
-    """Through Keycloak's login form; returns the bridge's answer to the callback."""
-    start = client.get(f"{bridge_url}/console/login")
-    assert start.status_code in (302, 303), start.text[:300]
-    answer = submit_login(client, client.get(start.headers["Location"]), username, password)
-    assert answer.status_code == 302, answer.text[:500]
-    return client.get(answer.headers["Location"])
-
-
-def csrf(page: httpx.Response) -> str:
-    match = CSRF.search(page.text)
-    assert match, page.text[:500]
-    return html.unescape(match.group(1))
-
-
-def post_action(
-    client: httpx.Client, bridge_url: str, user_id: str, action: str, **fields: str
-) -> httpx.Response:
-    confirm = client.get(f"{bridge_url}/console/accounts/{user_id}/actions/{action}")
-    token = (
-        csrf(confirm) if confirm.status_code == 200 else csrf(client.get(f"{bridge_url}/console"))
-    )
-    return client.post(
-        f"{bridge_url}/console/accounts/{user_id}/actions/{action}",
-        data={"csrf_token": token, **fields},
-    )
+from tests.helpers.browserless import browser, submit_login
+from tests.helpers.console import console_login, post_action
+from tests.helpers.forms import csrf_token
+from tests.helpers.keycloak_pages import NEW_PASSWORD, required_actions, signs_in, use_link
+from tests.helpers.mailbox import action_link, wait_for_mails
 
 
 @pytest.fixture
@@ -130,7 +99,7 @@ def test_account_page_and_the_recorded_reveal(
     assert 'id="um-console-history-empty"' in page.text
     shown = console.post(
         f"{bridge_url}/console/accounts/{student['id']}/show-rescue-email",
-        data={"csrf_token": csrf(page)},
+        data={"csrf_token": csrf_token(page.text)},
     )
     assert shown.status_code == 200
     assert f'id="um-console-rescue-email-full">{student["email"]}<' in shown.text
@@ -186,7 +155,7 @@ def test_reset_removes_credentials_only_and_the_student_activates_again(
         form = client.get(f"{bridge_url}/activation")
         sent = client.post(
             f"{bridge_url}/activation",
-            data={"csrf_token": csrf(form), "identifier": student["username"]},
+            data={"csrf_token": csrf_token(form.text), "identifier": student["username"]},
         )
         assert sent.headers["Location"] == "/activation/mail-sent", sent.text[:300]
     (mail,) = wait_for_mails(stack.mail_dir, student["email"], 1)
@@ -204,7 +173,7 @@ def test_staff_cannot_act_on_staff_or_admin_accounts(
     admin.post(f"/users/{realm_admin['id']}/role-mappings/clients/{management['id']}", json=[role])
     # A staff member who is also in `students`: Keycloak would allow it, the console does not.
     student_worker = make_user(groups=("/students", "/staff"))
-    token = csrf(console.get(f"{bridge_url}/console"))
+    token = csrf_token(console.get(f"{bridge_url}/console").text)
     for target in (colleague, realm_admin, student_worker):
         page = console.get(f"{bridge_url}/console/accounts/{target['id']}")
         assert page.status_code == 403, target["username"]
@@ -304,7 +273,7 @@ def test_csrf_and_logout(
     assert len(admin.get(f"/users/{student['id']}/credentials").json()) == 1
     stolen = console.cookies.get("um_console")
     page = console.get(f"{bridge_url}/console")
-    out = console.post(f"{bridge_url}/console/logout", data={"csrf_token": csrf(page)})
+    out = console.post(f"{bridge_url}/console/logout", data={"csrf_token": csrf_token(page.text)})
     assert out.status_code == 200 and 'id="um-console-logged-out"' in out.text
     assert console.get(f"{bridge_url}/console").status_code == 303
     # The cookie replayed after logout: Keycloak refuses the token of the ended session.
@@ -329,7 +298,7 @@ def test_bad_ids_actions_and_pages_get_clear_answers(
         assert 'id="um-console-error-message"' in answer.text
     odd = console.get(f"{bridge_url}/console", params={"q": "x" * 500, "by": "nope", "page": "-3"})
     assert odd.status_code == 200
-    token = csrf(odd)
+    token = csrf_token(odd.text)
     forged = console.post(
         f"{bridge_url}/console/accounts/{student['id']}/actions/delete",
         data={"csrf_token": token},

@@ -15,7 +15,7 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.jobs.expire import expire
-from tests.browserless import browser, submit_login
+from tests.helpers.browserless import browser, submit_login
 
 pytestmark = pytest.mark.anyio
 LAST_DAY = dt.date(2040, 12, 31)

@@ -22,12 +22,14 @@ import httpx
 import pytest
 
 from devstack.ports import free_ports
-from tests.browserless import browser
-from tests.flows import NEW_PASSWORD, signs_in, use_link
-from tests.integration.test_activation import attribute, follow, ine_of, post, start, text
-from tests.integration.test_console import console_login, post_action
-from tests.integration.test_lost_password import ask
-from tests.mailbox import action_link, mails_for, wait_for_mails
+from tests.helpers.accounts import attribute, ine_of
+from tests.helpers.activation import follow, post, start
+from tests.helpers.browserless import browser
+from tests.helpers.console import console_login, post_action
+from tests.helpers.keycloak_pages import NEW_PASSWORD, signs_in, use_link
+from tests.helpers.lost_password import ask
+from tests.helpers.mailbox import action_link, mails_for, wait_for_mails
+from tests.helpers.pages import text
 
 UNAVAILABLE = "Service momentanément indisponible"
 

@@ -13,8 +13,9 @@ import pytest
 
 from bridge.app import create_app
 from bridge.web.console.session import COOKIE, SessionBox
-from tests.browserless import browser, submit_login
-from tests.integration.test_console import console_login, csrf
+from tests.helpers.browserless import browser, submit_login
+from tests.helpers.console import console_login
+from tests.helpers.forms import csrf_token
 
 STUDENT_PAGES = (
     "/",
@@ -61,7 +62,8 @@ def test_every_kind_of_bridge_answer_carries_the_headers(bridge: Any, make_user:
             assert_bridge_headers(client.get(f"{bridge.url}{path}"), path)
         page = client.get(f"{bridge.url}/activation")
         posted = client.post(
-            f"{bridge.url}/activation", data={"csrf_token": csrf(page), "identifier": "x!"}
+            f"{bridge.url}/activation",
+            data={"csrf_token": csrf_token(page.text), "identifier": "x!"},
         )
         assert posted.status_code == 400
         assert_bridge_headers(posted, "a refused form")
@@ -170,7 +172,7 @@ async def test_the_500_page_carries_the_headers_and_no_trace(bridge: Any) -> Non
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as client:
         page = await client.get("/activation")
-        token = csrf(page)
+        token = csrf_token(page.text)
         answer = await client.post(
             "/activation",
             data={"csrf_token": token, "identifier": "jmartin001"},

@@ -1,5 +1,5 @@
 """Hostile input against every student form and every console form of the real bridge, with
-the real Keycloak behind it: hypothesis draws the requests (tests/hostile.py) from a curated
+the real Keycloak behind it: hypothesis draws the requests (tests/helpers/hostile.py) from a curated
 corpus and generated text. No answer may be a 5xx or show a trace, and the accounts behind
 the forms come out whole: same identity, no new account, a rescue address that is either
 the old one or a valid one."""
@@ -20,16 +20,17 @@ from hypothesis import strategies as st
 from bridge.domain.errors import InvalidInput
 from bridge.domain.ratelimits import Limits
 from bridge.domain.rescue_email import validate_rescue_email
-from tests.browserless import browser
-from tests.hostile import (
+from tests.helpers.browserless import browser
+from tests.helpers.console import console_login
+from tests.helpers.forms import csrf_token
+from tests.helpers.hostile import (
     HostileRequest,
     form_requests,
     path_segments,
     query_strings,
     send,
 )
-from tests.integration.test_console import console_login, csrf
-from tests.report import report
+from tests.helpers.report import report
 
 STUDENT_CASES = 600
 CONSOLE_CASES = 420
@@ -70,7 +71,7 @@ def lenient(bridge: Any) -> Iterator[None]:
 
 def snapshot(client: httpx.Client, page: httpx.Response) -> tuple[str, str]:
     """The session as it stands (cookies) and its CSRF token."""
-    return cookie_header(client), csrf(page)
+    return cookie_header(client), csrf_token(page.text)
 
 
 def identity(admin: httpx.Client, user_id: str) -> dict[str, Any]:
@@ -127,7 +128,7 @@ def test_student_forms_survive_hostile_input(
         page = client.get(f"{url}/activation")
         step = client.post(
             f"{url}/activation",
-            data={"csrf_token": csrf(page), "identifier": with_rescue["username"]},
+            data={"csrf_token": csrf_token(page.text), "identifier": with_rescue["username"]},
         )
         assert step.headers["Location"] == "/activation/mail-sent"
         sessions["mail-sent"] = snapshot(client, client.get(f"{url}/activation/mail-sent"))
@@ -192,7 +193,7 @@ def test_console_forms_survive_hostile_input(
     with browser() as client:
         landed = console_login(client, url, staff["username"], staff["password"])
         assert landed.status_code == 303
-        token = csrf(client.get(f"{url}/console/accounts/{student['id']}"))
+        token = csrf_token(client.get(f"{url}/console/accounts/{student['id']}").text)
         cookies = cookie_header(client)
     student_url = f"{url}/console/accounts/{student['id']}"
     forms = {
@@ -257,7 +258,7 @@ def test_an_oversize_form_is_refused_with_413(bridge: Any) -> None:
         page = client.get(f"{bridge.url}/activation")
         answer = client.post(
             f"{bridge.url}/activation",
-            data={"csrf_token": csrf(page), "identifier": "x" * 100_000},
+            data={"csrf_token": csrf_token(page.text), "identifier": "x" * 100_000},
         )
     assert answer.status_code == 413
     assert "trop long" in answer.text

@@ -17,10 +17,11 @@ import httpx
 import pytest
 
 from bridge.domain.deadlines import PARIS
-from tests.browserless import browser
-from tests.flows import NEW_PASSWORD, signs_in, use_link
-from tests.integration.test_console import console_login, csrf, post_action
-from tests.mailbox import action_link, wait_for_mails
+from tests.helpers.browserless import browser
+from tests.helpers.console import console_login, post_action
+from tests.helpers.forms import csrf_token
+from tests.helpers.keycloak_pages import NEW_PASSWORD, signs_in, use_link
+from tests.helpers.mailbox import action_link, wait_for_mails
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
 KEY = re.compile(r'id="um-letter-key"[^>]*>\s*([^<\s]+)')
@@ -28,7 +29,7 @@ KEY = re.compile(r'id="um-letter-key"[^>]*>\s*([^<\s]+)')
 
 def post_form(client: httpx.Client, url: str, page_url: str, **data: str) -> httpx.Response:
     page = client.get(page_url)
-    return client.post(url, data={"csrf_token": csrf(page), **data})
+    return client.post(url, data={"csrf_token": csrf_token(page.text), **data})
 
 
 def test_no_secret_in_any_log(
@@ -92,7 +93,7 @@ def test_no_secret_in_any_log(
         page = console.get(f"{url}/console/accounts/{student['id']}")
         shown = console.post(
             f"{url}/console/accounts/{student['id']}/show-rescue-email",
-            data={"csrf_token": csrf(page)},
+            data={"csrf_token": csrf_token(page.text)},
         )
         assert rescue in shown.text
         reset = post_action(console, url, student["id"], "reset", reason="Oubli, vu au guichet")

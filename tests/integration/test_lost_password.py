@@ -15,25 +15,14 @@ import pytest
 from bridge.domain.ine import BEA_KEYS
 from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.jobs.activation_keys import issue_activation_keys
-from tests.browserless import browser, submit_login
-from tests.flows import NEW_PASSWORD, required_actions, signs_in, use_link
-from tests.mailbox import action_link, text_of, wait_for_mails
+from tests.helpers.browserless import browser, submit_login
+from tests.helpers.keycloak_pages import NEW_PASSWORD, required_actions, signs_in, use_link
+from tests.helpers.lost_password import ask
+from tests.helpers.mailbox import action_link, text_of, wait_for_mails
+from tests.helpers.pages import text
 
 pytestmark = pytest.mark.anyio
 OLD_PASSWORD = "Ancien-mdp-2025"
-
-
-def text(response: httpx.Response) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text)))
-
-
-def ask(client: httpx.Client, bridge: Any, login: str) -> httpx.Response:
-    page = client.get(f"{bridge.url}/lost-password")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token
-    return client.post(
-        f"{bridge.url}/lost-password", data={"csrf_token": token.group(1), "login": login}
-    )
 
 
 @pytest.mark.core

@@ -16,7 +16,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from tests.browserless import browser, submit_login
+from tests.helpers.browserless import browser, submit_login
 
 
 def _payload(token: str) -> dict[str, Any]:

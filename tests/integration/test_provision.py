@@ -24,7 +24,7 @@ from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.jobs.provision import provision
 from bridge.jobs.provision_state import ProvisionState, StateError
 from bridge.jobs.sis_reader import ExportError
-from tests.flows import signs_in
+from tests.helpers.keycloak_pages import signs_in
 
 pytestmark = pytest.mark.anyio
 TODAY = dt.date(2026, 11, 21)
@@ -452,8 +452,8 @@ async def test_hostile_export_rows(
     """Each curated hostile value in each column of an otherwise good row, through the real
     job: every row is created whole or rejected with its reason, and a rejected row leaves
     no account behind (a refused name must not fail its whole import batch)."""
-    from tests.hostile import CURATED
-    from tests.report import report
+    from tests.helpers.hostile import CURATED
+    from tests.helpers.report import report
 
     columns = ("last_name", "first_name", "ine", "username", "rescue_email")
     rows: dict[int, tuple[str, str, str]] = {}  # line -> (number, column, value)

@@ -11,7 +11,7 @@ import pytest
 from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.jobs.remind import remind
 from bridge.settings import SmtpSettings
-from tests.mailbox import mails_for, text_of, wait_for_mails
+from tests.helpers.mailbox import mails_for, text_of, wait_for_mails
 
 pytestmark = pytest.mark.anyio
 

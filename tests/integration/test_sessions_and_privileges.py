@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from bridge.web.console.session import COOKIE, SessionBox
-from tests.browserless import browser, submit_login
-from tests.integration.test_console import console_login, csrf
+from tests.helpers.browserless import browser, submit_login
+from tests.helpers.console import console_login
+from tests.helpers.forms import csrf_token
 
 HOSTILE_NEXT = (
     "https://evil.example/",
@@ -107,7 +108,7 @@ def test_a_planted_session_does_not_survive_the_console_login(
         planted_page = attacker.get(f"{bridge_url}/activation")
         planted_cookie = attacker.cookies["um_session"]
         planted_jar = httpx.Cookies(attacker.cookies)  # as stored: same domain and path
-        planted_token = csrf(planted_page)
+        planted_token = csrf_token(planted_page.text)
     with browser() as victim:
         victim.cookies.update(planted_jar)
         assert victim.cookies["um_session"] == planted_cookie
@@ -116,7 +117,7 @@ def test_a_planted_session_does_not_survive_the_console_login(
         assert "um_session" not in victim.cookies
         page = victim.get(f"{bridge_url}/console/accounts/{student['id']}")
         assert victim.cookies["um_session"] != planted_cookie
-        assert csrf(page) != planted_token
+        assert csrf_token(page.text) != planted_token
         forged = victim.post(
             f"{bridge_url}/console/accounts/{student['id']}/actions/reset",
             data={"csrf_token": planted_token, "reason": "planted"},

@@ -23,10 +23,11 @@ import pytest
 
 from bridge.jobs.remind import remind
 from bridge.settings import SmtpSettings
-from tests.browserless import browser
-from tests.flows import NEW_PASSWORD, _use_link, portal_sign_in
-from tests.integration.test_console import console_login, csrf, post_action
-from tests.mailbox import action_link, wait_for_mails
+from tests.helpers.browserless import browser
+from tests.helpers.console import console_login, post_action
+from tests.helpers.forms import csrf_token
+from tests.helpers.keycloak_pages import NEW_PASSWORD, portal_sign_in, use_link_in
+from tests.helpers.mailbox import action_link, wait_for_mails
 
 FIRST = '<script>alert("first")</script>'
 LAST = "O'Brien\"><img src=x onerror=alert('last')>"
@@ -91,7 +92,8 @@ def test_hostile_names_are_inert_everywhere(
         page = client.get(f"{url}/activation")
         assert_inert(page.text, "activation step 1", shows_name=False)
         sent = client.post(
-            f"{url}/activation", data={"csrf_token": csrf(page), "identifier": student["username"]}
+            f"{url}/activation",
+            data={"csrf_token": csrf_token(page.text), "identifier": student["username"]},
         )
         assert sent.headers["Location"] == "/activation/mail-sent"
         done = client.get(urljoin(url, sent.headers["Location"]))
@@ -110,7 +112,7 @@ def test_hostile_names_are_inert_everywhere(
             return answer
 
         client.get = recording_get  # type: ignore[method-assign]
-        answer = _use_link(client, action_link(mail), NEW_PASSWORD)
+        answer = use_link_in(client, action_link(mail), NEW_PASSWORD)
         keycloak_pages.append(answer.text)
     assert len(keycloak_pages) >= 2
     for number, page_text in enumerate(keycloak_pages):

@@ -17,8 +17,8 @@ from bridge.domain.ine import parse_ine
 from bridge.domain.rescue_email import is_email_address
 from bridge.domain.sis import NAME_PROHIBITED, RowRejected, record_from_fields
 from bridge.jobs.sis_reader import BadRow, ExportError, Row, read_export
-from tests.hostile import values
-from tests.report import report
+from tests.helpers.hostile import values
+from tests.helpers.report import report
 
 CASES = 400
 HEADERS = (

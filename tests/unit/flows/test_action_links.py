@@ -3,7 +3,9 @@ purpose, the deadline, and that nothing is counted when the send fails."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -20,14 +22,11 @@ NOW = dt.datetime(2026, 9, 3, 10, 0, tzinfo=PARIS)
 POLICY = LinkPolicy(Limits(), client_id="portal", redirect_uri="https://ent.example/login")
 
 
-def student(**fields: object) -> Account:
-    base: dict[str, object] = {
-        "id": "u1",
-        "username": "jmartin001",
-        "enabled": True,
-        "rescue_email": "jean.martin@example.org",
-    }
-    return Account(**{**base, **fields})  # type: ignore[arg-type]
+BASE = Account("u1", "jmartin001", True, rescue_email="jean.martin@example.org")
+
+
+def student(**fields: Any) -> Account:
+    return dataclasses.replace(BASE, **fields)
 
 
 async def test_sent_with_the_deadline_and_counted() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -23,9 +25,11 @@ def bea(first_ten: str) -> str:
     return first_ten + BEA_KEYS[int(first_ten) % 23]
 
 
-def student(**fields: object) -> Account:
-    base: dict[str, object] = {"id": "u1", "username": "adupont001", "enabled": True}
-    return Account(**{**base, **fields})  # type: ignore[arg-type]
+BASE = Account("u1", "adupont001", True)
+
+
+def student(**fields: Any) -> Account:
+    return dataclasses.replace(BASE, **fields)
 
 
 async def test_the_right_ine_confirms_whatever_its_spacing_and_case() -> None:

@@ -3,7 +3,9 @@ and the activation link then goes to it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -21,9 +23,11 @@ NOW = dt.datetime(2026, 9, 3, 10, 0, tzinfo=PARIS)
 POLICY = LinkPolicy(Limits(), "portal", "https://ent.example/login")
 
 
-def student(**fields: object) -> Account:
-    base: dict[str, object] = {"id": "u1", "username": "adupont001", "enabled": True}
-    return Account(**{**base, **fields})  # type: ignore[arg-type]
+BASE = Account("u1", "adupont001", True)
+
+
+def student(**fields: Any) -> Account:
+    return dataclasses.replace(BASE, **fields)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -29,14 +31,11 @@ TODAY = NOW.date()
 POLICY = LinkPolicy(Limits(), "portal", "https://ent.example/login")
 
 
-def student(**fields: object) -> Account:
-    base: dict[str, object] = {
-        "id": "u1",
-        "username": "cbernard001",
-        "enabled": True,
-        "valid_until": dt.date(2027, 12, 31),
-    }
-    return Account(**{**base, **fields})  # type: ignore[arg-type]
+BASE = Account("u1", "cbernard001", True, valid_until=dt.date(2027, 12, 31))
+
+
+def student(**fields: Any) -> Account:
+    return dataclasses.replace(BASE, **fields)
 
 
 NO_FORM = StaffForm()

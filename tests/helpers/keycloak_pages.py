@@ -1,4 +1,5 @@
-"""Browser-less walks through Keycloak's pages, shared by the integration tests."""
+"""Browser-less walks through Keycloak's pages: a mailed link, the required actions met
+during a login, a sign-in to the example portal."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from tests.browserless import browser, submit_login
+from tests.helpers.browserless import browser, submit_login
 
 NEW_PASSWORD = "Nouveau-mdp-26"
 
@@ -19,12 +20,13 @@ def use_link(
     """Open the mailed link as a browser would: the link page, its "continue" link, the
     new-password form. Returns Keycloak's last answer."""
     with browser() as client:
-        return _use_link(client, link, password, new_email)
+        return use_link_in(client, link, password, new_email)
 
 
-def _use_link(
+def use_link_in(
     client: httpx.Client, link: str, password: str, new_email: str | None = None
 ) -> httpx.Response:
+    """use_link() in the given browser, which keeps its cookies afterwards."""
     page = client.get(link)
     if page.status_code != 200:
         return page

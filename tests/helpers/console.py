@@ -1,0 +1,36 @@
+"""The staff console, over plain HTTP: signing in through Keycloak, posting an action."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.helpers.browserless import submit_login
+from tests.helpers.forms import csrf_token
+
+
+def console_login(
+    client: httpx.Client, bridge_url: str, username: str, password: str
+) -> httpx.Response:
+    """Through Keycloak's login form; returns the bridge's answer to the callback."""
+    start = client.get(f"{bridge_url}/console/login")
+    assert start.status_code in (302, 303), start.text[:300]
+    answer = submit_login(client, client.get(start.headers["Location"]), username, password)
+    assert answer.status_code == 302, answer.text[:500]
+    return client.get(answer.headers["Location"])
+
+
+def post_action(
+    client: httpx.Client, bridge_url: str, user_id: str, action: str, **fields: str
+) -> httpx.Response:
+    """Post `action` on an account with the CSRF token of its confirmation page (or of the
+    console's home page when the bridge refuses to show that page)."""
+    confirm = client.get(f"{bridge_url}/console/accounts/{user_id}/actions/{action}")
+    token = (
+        csrf_token(confirm.text)
+        if confirm.status_code == 200
+        else csrf_token(client.get(f"{bridge_url}/console").text)
+    )
+    return client.post(
+        f"{bridge_url}/console/accounts/{user_id}/actions/{action}",
+        data={"csrf_token": token, **fields},
+    )
