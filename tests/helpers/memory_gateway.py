@@ -13,6 +13,7 @@ from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.console import StaffRecord
 from bridge.domain.errors import ServiceUnavailable
 from bridge.domain.ratelimits import incremented
+from bridge.gateway.keycloak import Imported, NewAccount
 
 
 @dataclass
@@ -23,6 +24,7 @@ class MemoryGateway:
     keys: dict[str, str] = field(default_factory=dict)
     smtp_down: bool = False
     calls: list[str] = field(default_factory=list)
+    changes: list[tuple[str, dict[str, tuple[object, object]]]] = field(default_factory=list)
 
     def add(self, account: Account) -> Account:
         self.accounts[account.id] = account
@@ -96,3 +98,39 @@ class MemoryGateway:
     async def reset_account(self, user_id: str, record: StaffRecord) -> None:
         self._change(user_id, has_password=False, required_actions=())
         await self.record(user_id, record)
+
+    # what bridge.flows.provisioning writes with
+    async def import_students(self, accounts: list[NewAccount]) -> dict[str, Imported]:
+        results = {}
+        for new in accounts:
+            taken = next(
+                (a for a in self.accounts.values() if a.username == new.record.username), None
+            )
+            if taken is not None:
+                results[new.record.username] = Imported(created=False, user_id=taken.id)
+                continue
+            user_id = f"u{len(self.accounts) + 1}"
+            record = new.record
+            self.add(
+                Account(
+                    user_id,
+                    record.username,
+                    new.enabled,
+                    first_name=record.first_name,
+                    last_name=record.last_name,
+                    student_number=record.student_number,
+                    ine=record.ine,
+                    has_password=new.key is not None,
+                    required_actions=new.key_actions,
+                )
+            )
+            if new.key is not None:
+                self.keys[user_id] = new.key
+            results[record.username] = Imported(created=True, user_id=user_id)
+        return results
+
+    async def apply_changes(self, user_id: str, changes: dict[str, tuple[object, object]]) -> None:
+        self.changes.append((user_id, changes))
+
+    async def find_student(self, username: str) -> Account | None:
+        return next((a for a in self.accounts.values() if a.username == username), None)
