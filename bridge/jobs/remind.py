@@ -11,15 +11,13 @@ between can send one reminder twice, never zero.
 from __future__ import annotations
 
 import datetime as dt
-import smtplib
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 
 from bridge.domain.accounts import Account
 from bridge.gateway.keycloak import ProvisioningGateway
+from bridge.gateway.smtp import plain_message, send
 from bridge.i18n import N_, gettext, use_locale
 from bridge.settings import SmtpSettings
 
@@ -44,31 +42,10 @@ def reminder(account: Account, locale: str, smtp: SmtpSettings) -> EmailMessage:
     assert account.valid_until is not None
     date = account.valid_until.strftime(DATE_FORMATS[language])
     values = {"first_name": account.first_name, "username": account.username, "date": date}
-    message = EmailMessage()
-    message["From"] = f"{smtp.sender_name} <{smtp.sender}>"
-    message["To"] = account.rescue_email or ""
     with use_locale(language):
-        message["Subject"] = gettext(SUBJECT) % values
-        message.set_content(gettext(BODY) % values)
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid()
-    return message
-
-
-def send(messages: list[EmailMessage], smtp: SmtpSettings) -> None:
-    context = ssl.create_default_context()
-    client: smtplib.SMTP
-    if smtp.ssl:
-        client = smtplib.SMTP_SSL(smtp.host, smtp.port, context=context, timeout=30)
-    else:
-        client = smtplib.SMTP(smtp.host, smtp.port, timeout=30)
-    with client:
-        if smtp.starttls and not smtp.ssl:
-            client.starttls(context=context)
-        if smtp.user:
-            client.login(smtp.user, smtp.password)
-        for message in messages:
-            client.send_message(message)
+        return plain_message(
+            smtp, account.rescue_email or "", gettext(SUBJECT) % values, gettext(BODY) % values
+        )
 
 
 @dataclass
