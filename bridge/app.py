@@ -13,7 +13,8 @@ from starlette.staticfiles import StaticFiles
 
 from bridge.domain.deadlines import PARIS
 from bridge.gateway.keycloak import AuditReader, StudentsGateway
-from bridge.settings import Settings
+from bridge.gateway.smtp import Mailer
+from bridge.settings import Settings, SmtpSettings
 from bridge.web import console, devmail, errors, health, portal, students
 from bridge.web.console.auth import make_oauth as console_oauth
 from bridge.web.console.auth import make_sign_in
@@ -27,7 +28,9 @@ MAX_BODY = 64 * 1024  # bytes: the largest form (a staff reason) is a few hundre
 
 
 def create_app(
-    settings: Settings | None = None, gateway: StudentsGateway | None = None
+    settings: Settings | None = None,
+    gateway: StudentsGateway | None = None,
+    smtp: SmtpSettings | None = None,
 ) -> Starlette:
     settings = settings or Settings.from_env()
     service_account = (
@@ -70,6 +73,7 @@ def create_app(
     state.settings = settings
     state.gateway = gateway or StudentsGateway.service_account(*service_account)
     state.audit = AuditReader.service_account(*service_account)
+    state.mailer = Mailer(smtp or SmtpSettings.from_env())  # notices Keycloak does not send
     state.clock = lambda: dt.datetime.now(PARIS)  # "now" for deadlines and counters; tests set it
     state.address_limiter = AddressLimiter(*settings.address_limit)
     state.templates = make_templates()

@@ -72,6 +72,7 @@ def run_dev(fresh: bool = False) -> None:
         **secret_values,
         "UM_SMTP_HOST": "127.0.0.1",
         "UM_SMTP_PORT": str(smtp_port),
+        "UM_SMTP_STARTTLS": "false",  # the dev sink speaks plain SMTP on loopback
         "UM_BRIDGE_URL": bridge_url,
         "UM_PORTAL_URL": f"{bridge_url}/portal",
     }

@@ -21,7 +21,7 @@ import uvicorn
 
 from bridge.gateway.keycloak import ProvisioningGateway, RealmSetup, StudentsGateway
 from bridge.logconfig import LOG_CONFIG
-from bridge.settings import Settings
+from bridge.settings import Settings, SmtpSettings
 from devstack.mailsink import start_mail_sink
 from devstack.ports import free_ports
 from devstack.private import private_keycloak
@@ -150,7 +150,7 @@ def bridge(stack: Stack) -> Iterator[Bridge]:
     )
     from bridge.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, smtp=SmtpSettings("127.0.0.1", stack.smtp_port, starttls=False))
     # Production's logging (access log without query strings): test_log_leaks reads it.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=LOG_CONFIG))
     thread = threading.Thread(target=server.run, daemon=True)

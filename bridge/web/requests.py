@@ -14,6 +14,7 @@ from bridge.domain.deadlines import PARIS
 from bridge.flows.action_links import LinkPolicy
 from bridge.flows.outcomes import Limited
 from bridge.gateway.keycloak import AuditReader, StudentsGateway
+from bridge.gateway.smtp import Mailer
 from bridge.settings import Settings
 from bridge.web.answers import limit_page
 from bridge.web.csrf import require_csrf
@@ -41,6 +42,11 @@ def students_of(request: Request) -> StudentsGateway:
 def audit_of(request: Request) -> AuditReader:
     audit: AuditReader = request.app.state.audit
     return audit
+
+
+def mailer_of(request: Request) -> Mailer:
+    mailer: Mailer = request.app.state.mailer
+    return mailer
 
 
 def link_policy_of(request: Request) -> LinkPolicy:
