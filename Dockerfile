@@ -23,5 +23,6 @@ USER bridge
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
   CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)" || exit 1
-# Behind the reverse proxy that terminates TLS: trust its X-Forwarded-* headers only.
-CMD ["bridge", "serve", "--host", "0.0.0.0", "--port", "8000", "--forwarded-allow-ips", "*"]
+# Behind the reverse proxy that terminates TLS: its X-Forwarded-For is believed only from
+# the addresses in UM_TRUSTED_PROXIES (docker-compose.yml sets the proxy's), never "*".
+CMD ["bridge", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -73,9 +73,11 @@ def direct_path(admin: httpx.Client, username: str, portal: str) -> float:
         params={"lifespan": lifespan, "client_id": "portal", "redirect_uri": portal},
         json=["UPDATE_PASSWORD"],
     ).raise_for_status()
-    rep = admin.get(f"/users/{user['id']}").json()
-    rep.setdefault("attributes", {})["umMailsSent"] = [f"{dt.date.today()}:1"]
-    admin.put(f"/users/{user['id']}", json=rep).raise_for_status()
+    # What the bridge then records for staff: the time of the last mail (its counters are
+    # in Redis), written as an attributes-only update.
+    attributes = admin.get(f"/users/{user['id']}").json().get("attributes") or {}
+    attributes["umLastMailAt"] = [dt.datetime.now(dt.UTC).isoformat()]
+    admin.put(f"/users/{user['id']}", json={"attributes": attributes}).raise_for_status()
     return time.perf_counter() - started
 
 

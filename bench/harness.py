@@ -19,7 +19,9 @@ import httpx
 
 from devstack.keycloak import KeycloakInstance
 from devstack.mailsink import start_mail_sink
+from devstack.ports import free_ports
 from devstack.private import private_keycloak
+from devstack.redis import RedisInstance
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -87,6 +89,8 @@ def bench_stack(
     keycloak, values, bridge_url = private.keycloak, private.secrets, private.bridge_url
     bridge_port = private.bridge_port
     sink = start_mail_sink(mail_dir, port=private.smtp_port)
+    counters = RedisInstance(private.keycloak.directory / "redis", free_ports(1)[0])
+    counters.start()
     private.start()
     env = {
         **os.environ,
@@ -95,6 +99,10 @@ def bench_stack(
         "UM_BRIDGE_URL": bridge_url,
         "UM_SESSION_SECRET": secrets.token_urlsafe(32),
         "UM_ADDRESS_LIMIT": "1000000/60",
+        "UM_REDIS_URL": counters.url,
+        "UM_SMTP_HOST": "127.0.0.1",
+        "UM_SMTP_PORT": str(private.smtp_port),
+        "UM_SMTP_STARTTLS": "false",
         **(bridge_env or {}),
     }
     bridge = subprocess.Popen(  # noqa: S603
@@ -123,4 +131,5 @@ def bench_stack(
         bridge.terminate()
         bridge.wait(10)
         private.stop()
+        counters.stop()
         sink.stop()

@@ -12,7 +12,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bridge.domain.deadlines import PARIS
+from bridge.flows.counters import MemoryCounters
 from bridge.gateway.keycloak import AuditReader, StudentsGateway
+from bridge.gateway.redis_counters import RedisCounters
 from bridge.gateway.smtp import Mailer
 from bridge.settings import Settings, SmtpSettings
 from bridge.web import console, devmail, errors, health, portal, students
@@ -20,7 +22,6 @@ from bridge.web.console.auth import make_oauth as console_oauth
 from bridge.web.console.auth import make_sign_in
 from bridge.web.console.session import SessionBox
 from bridge.web.csrf import csrf_field
-from bridge.web.ratelimit import AddressLimiter
 from bridge.web.security import BodyLimitMiddleware, NoStoreMiddleware, SecurityHeadersMiddleware
 from bridge.web.templating import make_templates
 
@@ -75,7 +76,7 @@ def create_app(
     state.audit = AuditReader.service_account(*service_account)
     state.mailer = Mailer(smtp or SmtpSettings.from_env())  # notices Keycloak does not send
     state.clock = lambda: dt.datetime.now(PARIS)  # "now" for deadlines and counters; tests set it
-    state.address_limiter = AddressLimiter(*settings.address_limit)
+    state.counters = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
     state.templates = make_templates()
     state.templates.env.globals.update(
         support_url=settings.support_url,

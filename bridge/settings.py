@@ -84,6 +84,12 @@ class Settings:
     # The in-person desk for students without a rescue email (seed 004: room K103).
     desk_room: str = DESK_ROOM
     desk_hours: str = DESK_HOURS
+    # The counters of the limits, shared by every replica; unset: in this process only,
+    # which holds for one replica (bridge.flows.counters).
+    redis_url: str | None = None
+    # The reverse proxies whose X-Forwarded-For is believed (addresses or networks); none:
+    # the peer's own address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +112,7 @@ class Settings:
                 mails_per_day=int(_get(env, "UM_MAILS_PER_DAY", "5")),
                 resend_interval=dt.timedelta(seconds=int(_get(env, "UM_RESEND_INTERVAL", "60"))),
                 ine_failures_per_day=int(_get(env, "UM_INE_FAILURES_PER_DAY", "5")),
+                mails_per_minute=int(_get(env, "UM_MAILS_PER_MINUTE", "600")),
             )
             address_limit = (int(requests), int(window or "600"))
         except ValueError as error:
@@ -139,6 +146,10 @@ class Settings:
             charter=_flag(env.get("UM_CHARTER")),
             desk_room=_get(env, "UM_DESK_ROOM", DESK_ROOM),
             desk_hours=_get(env, "UM_DESK_HOURS", DESK_HOURS),
+            redis_url=env.get("UM_REDIS_URL") or None,
+            trusted_proxies=tuple(
+                p.strip() for p in env.get("UM_TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
         )
 
     @property

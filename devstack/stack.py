@@ -25,6 +25,7 @@ from devstack.demo import DemoAccount, load_demo
 from devstack.keycloak import REPO_ROOT, KeycloakInstance
 from devstack.mailsink import start_mail_sink
 from devstack.private import CLIENT_SECRETS
+from devstack.redis import RedisInstance
 
 SECRET_NAMES = (*CLIENT_SECRETS, "UM_SESSION_SECRET")
 
@@ -64,6 +65,7 @@ def run_dev(fresh: bool = False) -> None:
     mgmt_port = _port("UM_KEYCLOAK_MANAGEMENT_PORT", 9000)
     bridge_port = _port("UM_BRIDGE_PORT", 8000)
     smtp_port = _port("UM_SMTP_PORT", 1025)
+    redis_port = _port("UM_REDIS_PORT", 6379)
     bridge_url = f"http://localhost:{bridge_port}"
     keycloak_url = f"http://localhost:{kc_port}"
     mail_dir = var / "mail"
@@ -73,6 +75,7 @@ def run_dev(fresh: bool = False) -> None:
         "UM_SMTP_HOST": "127.0.0.1",
         "UM_SMTP_PORT": str(smtp_port),
         "UM_SMTP_STARTTLS": "false",  # the dev sink speaks plain SMTP on loopback
+        "UM_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "UM_BRIDGE_URL": bridge_url,
         "UM_PORTAL_URL": f"{bridge_url}/portal",
     }
@@ -80,6 +83,9 @@ def run_dev(fresh: bool = False) -> None:
 
     print(f"[dev] mail sink on 127.0.0.1:{smtp_port}, storing into {mail_dir}", flush=True)
     sink = start_mail_sink(mail_dir, port=smtp_port)
+    counters = RedisInstance(var / "dev" / "redis", redis_port)
+    print(f"[dev] Redis (the limits' counters) on 127.0.0.1:{redis_port}", flush=True)
+    counters.start()
     keycloak = KeycloakInstance(var / "dev", http_port=kc_port, management_port=mgmt_port, env=env)
     try:
         started = time.monotonic()
@@ -116,9 +122,10 @@ def run_dev(fresh: bool = False) -> None:
         )
         server.run()
     finally:
-        print("[dev] stopping Keycloak and the mail sink", flush=True)
+        print("[dev] stopping Keycloak, the mail sink and Redis", flush=True)
         keycloak.stop()
         sink.stop()
+        counters.stop()
 
 
 async def _set_up_realm(admin: DevAdmin) -> list[DemoAccount]:

@@ -25,6 +25,7 @@ from bridge.settings import Settings, SmtpSettings
 from devstack.mailsink import start_mail_sink
 from devstack.ports import free_ports
 from devstack.private import private_keycloak
+from devstack.redis import RedisInstance
 from tests.helpers.accounts import random_ine
 from tests.helpers.report import LINES, report
 from tests.helpers.stack import REALM, Bridge, Stack, keycloak_mode
@@ -54,13 +55,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     keycloak, values = private.keycloak, private.secrets
     smtp_port, bridge_port = private.smtp_port, private.bridge_port
     sink = start_mail_sink(mail_dir, port=smtp_port)
+    counters = RedisInstance(private.keycloak.directory / "redis", free_ports(1)[0])
+    counters.start()
     started = time.monotonic()
     private.start()
     report(
         f"Keycloak {private.description} ready on {keycloak.url} in "
         f"{time.monotonic() - started:.1f}s (JDK {keycloak.java_major})"
     )
-    stack = Stack(keycloak, mail_dir, smtp_port, values, bridge_port, sink)
+    stack = Stack(keycloak, mail_dir, smtp_port, values, bridge_port, sink, counters)
     try:
         # The one set-up step the realm file cannot carry (docs/console.md), as in `make dev`.
         setup = RealmSetup.administrator(
@@ -70,6 +73,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         private.stop()
+        counters.stop()
         with contextlib.suppress(Exception):
             stack.sink.stop()  # the current one: a test may have restarted it
 
@@ -146,6 +150,7 @@ def bridge(stack: Stack) -> Iterator[Bridge]:
             "UM_UNIVERSITY_DOMAINS": "umontpellier.fr,umontpellier.example",
             # Every test posts from 127.0.0.1: the per-address limit has its own test.
             "UM_ADDRESS_LIMIT": "100000/600",
+            "UM_REDIS_URL": stack.redis_url,
         }
     )
     from bridge.app import create_app

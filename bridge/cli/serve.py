@@ -11,14 +11,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from bridge.app import create_app
     from bridge.logconfig import LOG_CONFIG
+    from bridge.settings import Settings
 
+    settings = Settings.from_env()
+    # X-Forwarded-For is believed only from UM_TRUSTED_PROXIES, and then uvicorn takes the
+    # right-most address that is not a trusted proxy's: what the client itself wrote in
+    # the header (the left of it) is never the address the limits count.
+    trusted = ",".join(settings.trusted_proxies)
     uvicorn.run(
-        create_app(),
+        create_app(settings),
         log_config=LOG_CONFIG,
         host=args.host,
         port=args.port,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )
     return 0
 
@@ -27,5 +33,4 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     serve = sub.add_parser("serve", help="run the web bridge (settings from UM_* variables)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     serve.set_defaults(func=cmd_serve)

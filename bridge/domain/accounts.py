@@ -6,8 +6,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 
-from bridge.domain.ratelimits import DailyCount
-
 
 class RequiredAction(Enum):
     """What an account must do at its next sign-in, in the product's words (the gateway
@@ -52,10 +50,9 @@ class Account:
     valid_until: dt.date | None = None
     required_actions: tuple[RequiredAction, ...] = field(default=())
     has_password: bool = False
-    # Rate-limit counters (admin-only attributes), see bridge.domain.ratelimits
-    mails_sent: DailyCount | None = None
+    # When the last action mail left (admin-only; what staff see). The limits' counters
+    # are not the account's: bridge.flows.limits.
     last_mail_at: dt.datetime | None = None
-    ine_failures: DailyCount | None = None
 
     @property
     def has_rescue_email(self) -> bool:

@@ -48,7 +48,7 @@ def state_of(account: Account, today: dt.date, last_action: Action | None = None
         return State.ACTIVE
     if last_action is Action.RESET:
         return State.RESET
-    if account.has_password or account.mails_sent is not None:
+    if account.has_password or account.last_mail_at is not None:
         return State.WAITING  # an activation key, or an activation mail went out
     return State.PROVISIONED
 

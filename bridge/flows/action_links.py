@@ -11,9 +11,11 @@ from enum import Enum
 from typing import Protocol
 
 from bridge.domain.accounts import Account, RequiredAction, mask_email
-from bridge.domain.deadlines import PARIS, end_of_day, seconds_until_end_of_day
+from bridge.domain.deadlines import end_of_day, seconds_until_end_of_day
 from bridge.domain.errors import ServiceUnavailable
-from bridge.domain.ratelimits import LimitReached, Limits, check_mail_allowed
+from bridge.domain.ratelimits import Limits
+from bridge.flows.counters import CounterStore
+from bridge.flows.limits import Reservation, release, reserve_mail
 from bridge.flows.outcomes import Limited, Sent, Unavailable
 
 log = logging.getLogger("bridge.flows.action_links")
@@ -28,6 +30,7 @@ class LinkPurpose(Enum):
 @dataclass(frozen=True)
 class LinkPolicy:
     limits: Limits
+    counters: CounterStore
     # The relying app the link lands on once done (its login, so the student signs in once).
     client_id: str
     redirect_uri: str
@@ -55,22 +58,14 @@ class LinkSender(Protocol):
         redirect_uri: str,
     ) -> None: ...
 
-    async def record_mail_sent(
-        self, account: Account, now: dt.datetime, today: dt.date
-    ) -> None: ...
+    async def record_mail_sent(self, account: Account, now: dt.datetime) -> None: ...
 
 
-def link_refusal(account: Account, now: dt.datetime, limits: Limits) -> Limited | None:
-    """Why no link may go to this account now, or None."""
-    try:
-        check_mail_allowed(
-            limits, account.mails_sent, account.last_mail_at, now, now.astimezone(PARIS).date()
-        )
-    except LimitReached as error:
-        return Limited(error.code, error.retry_after)
-    if seconds_until_end_of_day(now) < 1:
-        return Limited("mail.day_over")
-    return None
+async def reserve_link(
+    account: Account, policy: LinkPolicy, now: dt.datetime
+) -> Reservation | Limited:
+    """A link to this account, within its limits: kept if the link goes, else released."""
+    return await reserve_mail(policy.counters, account, now, policy.limits)
 
 
 async def send_action_link(
@@ -79,11 +74,15 @@ async def send_action_link(
     purpose: LinkPurpose,
     policy: LinkPolicy,
     now: dt.datetime,
+    reservation: Reservation | None = None,
 ) -> Sent | Limited | Unavailable:
-    """`sender`: whose authority sends it (the staff console passes the staff member's)."""
-    refused = link_refusal(account, now, policy.limits)
-    if refused:
-        return refused
+    """`sender`: whose authority sends it (the staff console passes the staff member's).
+    `reservation`: the limits, if the caller reserved them already (reserve_link)."""
+    if reservation is None:
+        reserved = await reserve_link(account, policy, now)
+        if isinstance(reserved, Limited):
+            return reserved
+        reservation = reserved
     try:
         await sender.send_action_mail(
             account,
@@ -93,10 +92,11 @@ async def send_action_link(
             redirect_uri=policy.redirect_uri,
         )
     except ServiceUnavailable as error:
+        await release(policy.counters, reservation)
         return Unavailable(str(error))
     try:
-        await sender.record_mail_sent(account, now, now.astimezone(PARIS).date())
+        await sender.record_mail_sent(account, now)
     except ServiceUnavailable:
-        # The mail is gone: say so, and let the counter miss one rather than lie.
-        log.warning("action mail sent but its counter could not be written")
+        # The mail is gone and counted: only the staff's "last mail" misses it.
+        log.warning("action mail sent but its time could not be recorded on the account")
     return Sent(mask_email(account.rescue_email or ""), end_of_day(now))

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
 
 from bridge.domain.accounts import Account
 from bridge.domain.activation import ine_matches
 from bridge.domain.errors import InvalidInput
 from bridge.domain.ine import parse_ine
-from bridge.domain.ratelimits import LimitReached, Limits, check_ine_allowed
+from bridge.domain.ratelimits import Limits
+from bridge.flows.counters import CounterStore
+from bridge.flows.limits import release, reserve_ine_attempt
 from bridge.flows.outcomes import Invalid, Limited
 
 
@@ -21,23 +22,18 @@ class IneConfirmed:
     pass
 
 
-class IneFailures(Protocol):
-    async def record_ine_failure(self, account: Account, today: dt.date) -> None: ...
-
-
 async def check_ine(
-    failures: IneFailures, account: Account, typed: str, *, today: dt.date, limits: Limits
+    counters: CounterStore, account: Account, typed: str, *, now: dt.datetime, limits: Limits
 ) -> IneConfirmed | Limited | Invalid:
     """Invalid codes: ine.format, ine.check_key (not counted), ine.mismatch (counted)."""
-    try:
-        check_ine_allowed(limits, account.ine_failures, today)
-    except LimitReached as error:
-        return Limited(error.code, error.retry_after)
     try:
         given = parse_ine(typed)
     except InvalidInput as error:
         return Invalid(error.code)
+    attempt = await reserve_ine_attempt(counters, account, now, limits)
+    if isinstance(attempt, Limited):
+        return attempt
     if not ine_matches(given, account):
-        await failures.record_ine_failure(account, today)
         return Invalid("ine.mismatch")
+    await release(counters, attempt)
     return IneConfirmed()

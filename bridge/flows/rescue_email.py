@@ -15,9 +15,10 @@ from bridge.flows.action_links import (
     LinkPolicy,
     LinkPurpose,
     LinkSender,
-    link_refusal,
+    reserve_link,
     send_action_link,
 )
+from bridge.flows.limits import release
 from bridge.flows.outcomes import Invalid, Limited, Refused, Sent, Unavailable
 
 
@@ -48,11 +49,18 @@ async def set_rescue_email_and_send(
     or renamed meanwhile), account.active (activated meanwhile: lost password instead)."""
     if account.activated:
         return Refused("account.active")
-    refused = link_refusal(account, now, policy.limits)
-    if refused:
-        return refused
-    await gateway.set_rescue_email(account, address)
-    reloaded = await gateway.reload(account)
+    reservation = await reserve_link(account, policy, now)
+    if isinstance(reservation, Limited):
+        return reservation
+    try:
+        await gateway.set_rescue_email(account, address)
+        reloaded = await gateway.reload(account)
+    except BaseException:
+        await release(policy.counters, reservation)
+        raise
     if reloaded is None:
+        await release(policy.counters, reservation)
         return Refused("account.gone")
-    return await send_action_link(gateway, reloaded, LinkPurpose.ACTIVATION, policy, now)
+    return await send_action_link(
+        gateway, reloaded, LinkPurpose.ACTIVATION, policy, now, reservation
+    )

@@ -28,6 +28,10 @@ LIMITS = {
         "Trop de numéros INE incorrects aujourd'hui : cette étape est bloquée jusqu'à demain. "
         "Si besoin, contactez votre service de scolarité."
     ),
+    "mail.busy": N_(
+        "Le service envoie beaucoup de mails en ce moment. Réessayez dans une minute : rien "
+        "n'a été envoyé ni compté."
+    ),
     "address": N_("Trop de demandes depuis votre connexion. Réessayez dans quelques minutes."),
 }
 

@@ -12,7 +12,8 @@ from starlette.responses import Response
 
 from bridge.domain.deadlines import PARIS
 from bridge.flows.action_links import LinkPolicy
-from bridge.flows.outcomes import Limited
+from bridge.flows.counters import CounterStore
+from bridge.flows.limits import allow_address
 from bridge.gateway.keycloak import AuditReader, StudentsGateway
 from bridge.gateway.smtp import Mailer
 from bridge.settings import Settings
@@ -44,6 +45,11 @@ def audit_of(request: Request) -> AuditReader:
     return audit
 
 
+def counters_of(request: Request) -> CounterStore:
+    counters: CounterStore = request.app.state.counters
+    return counters
+
+
 def mailer_of(request: Request) -> Mailer:
     mailer: Mailer = request.app.state.mailer
     return mailer
@@ -54,6 +60,7 @@ def link_policy_of(request: Request) -> LinkPolicy:
     settings = settings_of(request)
     return LinkPolicy(
         limits=settings.limits,
+        counters=counters_of(request),
         client_id=settings.action_client_id,
         redirect_uri=settings.action_redirect_uri,
         charter=settings.charter,
@@ -64,8 +71,10 @@ async def posted_form(request: Request, restart_url: str) -> FormData | Response
     """CSRF, then the per-address limit: the form, or the response that refuses it."""
     await require_csrf(request)
     address = request.client.host if request.client else "unknown"
-    if not request.app.state.address_limiter.allow(address):
-        return limit_page(request, Limited("address"), restart_url)
+    requests, window = settings_of(request).address_limit
+    limited = await allow_address(counters_of(request), address, requests, window, now_of(request))
+    if limited:
+        return limit_page(request, limited, restart_url)
     return await request.form()
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.console import StaffRecord
 from bridge.domain.errors import ServiceUnavailable
-from bridge.domain.ratelimits import incremented
 from bridge.gateway.keycloak import Imported, NewAccount
 
 
@@ -48,18 +47,9 @@ class MemoryGateway:
             raise ServiceUnavailable("SMTP down")
         self.mails.append((account.id, actions, lifespan, client_id, redirect_uri))
 
-    async def record_mail_sent(self, account: Account, now: dt.datetime, today: dt.date) -> None:
+    async def record_mail_sent(self, account: Account, now: dt.datetime) -> None:
         self.calls.append("record_mail_sent")
-        current = self.accounts[account.id]
-        self._change(
-            account.id, mails_sent=incremented(current.mails_sent, today), last_mail_at=now
-        )
-
-    # IneFailures
-    async def record_ine_failure(self, account: Account, today: dt.date) -> None:
-        self.calls.append("record_ine_failure")
-        current = self.accounts[account.id]
-        self._change(account.id, ine_failures=incremented(current.ine_failures, today))
+        self._change(account.id, last_mail_at=now)
 
     # RescueEmailWriter
     async def set_rescue_email(self, account: Account, address: str) -> None:

@@ -54,6 +54,24 @@ class Stack:
     secrets: dict[str, str]
     bridge_port: int
     sink: Any = None
+    redis: Any = None  # devstack.redis.RedisInstance: the limits' counters
+
+    @property
+    def redis_url(self) -> str:
+        return str(self.redis.url)
+
+    def counter(self, key: str) -> int:
+        """A counter of the limits as the bridge sees it (bridge.flows.limits keys)."""
+        import redis
+
+        with redis.Redis.from_url(self.redis_url) as client:
+            return int(client.get("um:" + key) or 0)
+
+    def set_counter(self, key: str, value: int, ttl: int = 86400) -> None:
+        import redis
+
+        with redis.Redis.from_url(self.redis_url) as client:
+            client.set("um:" + key, value, ex=ttl)
 
     def stop_smtp(self) -> None:
         self.sink.stop()

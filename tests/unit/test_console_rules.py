@@ -17,7 +17,6 @@ from bridge.domain.console import (
     state_of,
 )
 from bridge.domain.errors import InvalidInput
-from bridge.domain.ratelimits import DailyCount
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -37,7 +36,7 @@ def account(**fields: object) -> Account:
     ("fields", "last", "state"),
     [
         ({}, None, State.PROVISIONED),
-        ({"mails_sent": DailyCount(TODAY, 1)}, None, State.WAITING),
+        ({"last_mail_at": dt.datetime(2026, 9, 3, 10, 0, tzinfo=dt.UTC)}, None, State.WAITING),
         (
             {"has_password": True, "required_actions": (RequiredAction.SET_PASSWORD,)},
             None,

@@ -59,3 +59,17 @@ def test_secrets_have_no_default(compose: dict[str, Any]) -> None:
     ):
         assert re.search(r"\$\{" + name + r":\?", text), name
         assert not re.search(r"\$\{" + name + r":-", text), name
+
+
+def test_replicas_share_the_limits_and_trust_only_the_proxy(compose: dict[str, Any]) -> None:
+    bridge = compose["services"]["bridge"]
+    assert bridge["environment"]["UM_REDIS_URL"].startswith("redis://redis:")
+    assert "redis" in compose["services"] and "redis" in bridge["depends_on"]
+    trusted = bridge["environment"]["UM_TRUSTED_PROXIES"]
+    assert trusted.startswith("${UM_TRUSTED_PROXIES:?"), trusted  # no default, never "*"
+    keycloak = compose["services"]["keycloak"]["environment"]
+    assert keycloak["KC_PROXY_TRUSTED_ADDRESSES"].startswith("${UM_TRUSTED_PROXIES:?")
+    command = [
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD")
+    ]
+    assert command and "forwarded-allow-ips" not in command[0] and "*" not in command[0]

@@ -4,6 +4,7 @@ setting an activation key). Each subclass is one credential (README of this pack
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from typing import Any, Self
@@ -12,13 +13,11 @@ from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.errors import Conflict, ServiceUnavailable
-from bridge.domain.ratelimits import DailyCount, incremented
 from bridge.gateway.keycloak.errors import domain_errors
 from bridge.gateway.keycloak.mapping import (
     Representation,
     account_from_representation,
     attribute,
-    get,
     put,
     required_action_names,
     required_actions_of,
@@ -112,13 +111,18 @@ class Gateway:
     # --- writes ------------------------------------------------------------------------
 
     async def _update(self, user_id: str, mutate: Callable[[Representation], None]) -> None:
-        """Read, change, write back the whole representation: Keycloak replaces the
-        attribute set on PUT, so a partial one would drop the others."""
+        """Read, change, and write back only what changed: a top-level field nobody
+        touched is not sent, so a stale read cannot re-enable an account `expire` just
+        disabled or undo an address staff just set. Attributes go as a whole set (Keycloak
+        replaces it on PUT), from a read made just before."""
         with domain_errors():
             rep = await self._admin.a_get_user(user_id)
+            before = copy.deepcopy(rep)
             rep.setdefault("attributes", {})
             mutate(rep)
-            await self._admin.a_update_user(user_id, rep)
+            changed = {key: value for key, value in rep.items() if before.get(key) != value}
+            if changed:
+                await self._admin.a_update_user(user_id, changed)
 
     async def send_action_mail(
         self,
@@ -140,14 +144,9 @@ class Gateway:
                 redirect_uri=redirect_uri,
             )
 
-    async def record_mail_sent(self, account: Account, now: dt.datetime, today: dt.date) -> None:
-        """The per-account counters of action mails (bridge.domain.ratelimits)."""
-
-        def mutate(rep: Representation) -> None:
-            put(rep, "mails_sent", incremented(DailyCount.parse(get(rep, "mails_sent")), today))
-            put(rep, "last_mail_at", now)
-
-        await self._update(account.id, mutate)
+    async def record_mail_sent(self, account: Account, now: dt.datetime) -> None:
+        """When the last action mail left, for staff to see (the limits count elsewhere)."""
+        await self._update(account.id, lambda rep: put(rep, "last_mail_at", now))
 
     async def set_activation_key(
         self, account: Account, key: str, actions: tuple[RequiredAction, ...]

@@ -13,7 +13,6 @@ from typing import Any
 
 from bridge.domain.accounts import Account, RequiredAction, StudentRecord
 from bridge.domain.lifecycle import valid_until
-from bridge.domain.ratelimits import DailyCount
 
 Representation = dict[str, Any]
 
@@ -44,10 +43,8 @@ FIELDS: Mapping[str, Field] = {
     "affiliations": Field("eduPersonAffiliation", attribute=True),
     "last_enrollment_year": Field("lastEnrollmentYear", attribute=True),
     "valid_until": Field("validUntil", attribute=True),
-    # Admin-only bookkeeping of the bridge and the jobs (bridge.domain.ratelimits, …).
-    "mails_sent": Field("umMailsSent", attribute=True),
+    # Admin-only bookkeeping of the bridge and the jobs.
     "last_mail_at": Field("umLastMailAt", attribute=True),
-    "ine_failures": Field("umIneFailures", attribute=True),
     "reminder_sent_for": Field("umReminderSentFor", attribute=True),
     "staff_action": Field("umStaffAction", attribute=True),
     "locale": Field("locale", attribute=True),
@@ -125,9 +122,7 @@ def account_from_representation(rep: Representation, *, has_password: bool = Fal
         valid_until=_date(get(rep, "valid_until")),
         required_actions=required_actions_of(rep.get("requiredActions") or ()),
         has_password=has_password,
-        mails_sent=DailyCount.parse(get(rep, "mails_sent")),
         last_mail_at=_instant(get(rep, "last_mail_at")),
-        ine_failures=DailyCount.parse(get(rep, "ine_failures")),
     )
 
 

@@ -144,8 +144,10 @@ class ProvisioningGateway(Gateway):
             rep = await self._admin.a_get_user(account.id)
             if not get(rep, "enabled"):
                 return False
-            put(rep, "enabled", False)
-            await self._admin.a_update_user(account.id, rep)
+            # Only `enabled`: whatever else changed meanwhile stays as it is.
+            change: Representation = {}
+            put(change, "enabled", False)
+            await self._admin.a_update_user(account.id, change)
             # Disabling does not end sessions: log out, so that refresh tokens die too.
             await self._admin.a_user_logout(account.id)
         return True

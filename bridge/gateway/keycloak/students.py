@@ -3,12 +3,9 @@ student, mail the action link, keep the per-account counters, set the rescue add
 
 from __future__ import annotations
 
-import datetime as dt
-
 from bridge.domain.accounts import Account
-from bridge.domain.ratelimits import DailyCount, incremented
 from bridge.gateway.keycloak.base import Gateway
-from bridge.gateway.keycloak.mapping import Representation, changed_rescue_email, get, put
+from bridge.gateway.keycloak.mapping import changed_rescue_email
 
 
 class StudentsGateway(Gateway):
@@ -21,13 +18,6 @@ class StudentsGateway(Gateway):
         accounts share it, which the SIS should never produce."""
         rep = await self._find_one_by("ine", ine)
         return await self.find_student(rep["username"]) if rep else None
-
-    async def record_ine_failure(self, account: Account, today: dt.date) -> None:
-        def mutate(rep: Representation) -> None:
-            counter = DailyCount.parse(get(rep, "ine_failures"))
-            put(rep, "ine_failures", incremented(counter, today))
-
-        await self._update(account.id, mutate)
 
     async def set_rescue_email(self, account: Account, address: str) -> None:
         """A new, unverified rescue address; opening the next action link verifies it."""

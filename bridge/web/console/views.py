@@ -19,7 +19,7 @@ from bridge.domain.deadlines import PARIS
 from bridge.domain.errors import AccountNotFound, NotAllowed
 from bridge.domain.ine import InvalidIne, parse_ine
 from bridge.domain.lifecycle import is_expired
-from bridge.domain.ratelimits import count_on
+from bridge.flows.limits import mails_today_key
 from bridge.flows.outcomes import Invalid, Limited, Refused, Unavailable
 from bridge.flows.staff_actions import KeyIssued, StaffForm, refusal, reveal_rescue_email
 from bridge.flows.staff_actions import perform as perform_action
@@ -30,6 +30,7 @@ from bridge.web.console.auth import error_page, staff_gateway_of, staff_of
 from bridge.web.csrf import require_csrf
 from bridge.web.requests import (
     audit_of,
+    counters_of,
     field,
     link_policy_of,
     now_of,
@@ -139,7 +140,9 @@ async def _account_page(
             "masked_email": mask_email(account.rescue_email) if account.rescue_email else None,
             "reveal": reveal,
             "pending": [gettext(words.PENDING[a]) for a in account.required_actions],
-            "mails_today": count_on(account.mails_sent, today),
+            "mails_today": await counters_of(request).count(
+                mails_today_key(account.id, now_of(request))
+            ),
             "last_login": last_login.astimezone(PARIS) if last_login else None,
             "history": [
                 (

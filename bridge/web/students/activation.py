@@ -22,13 +22,13 @@ from bridge.flows.rescue_email import set_rescue_email_and_send, valid_rescue_em
 from bridge.i18n import N_, gettext
 from bridge.web.answers import limit_page, unavailable
 from bridge.web.requests import (
+    counters_of,
     field,
     link_policy_of,
     now_of,
     posted_form,
     settings_of,
     students_of,
-    today_of,
 )
 from bridge.web.students.wizard import Wizard, forget
 from bridge.web.templating import render
@@ -187,10 +187,10 @@ async def ine(request: Request) -> Response:
         return _already_active(request)
     raw = field(form, "ine", 32)
     outcome = await check_ine(
-        students_of(request),
+        counters_of(request),
         account,
         raw,
-        today=today_of(request),
+        now=now_of(request),
         limits=settings_of(request).limits,
     )
     if isinstance(outcome, Limited):

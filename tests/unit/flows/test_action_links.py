@@ -11,15 +11,21 @@ import pytest
 
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.deadlines import PARIS
-from bridge.domain.ratelimits import DailyCount, Limits
+from bridge.domain.ratelimits import Limits
 from bridge.flows.action_links import LinkPolicy, LinkPurpose, send_action_link
+from bridge.flows.counters import MemoryCounters
+from bridge.flows.limits import mails_today_key
 from bridge.flows.outcomes import Limited, Sent, Unavailable
 from tests.helpers.memory_gateway import MemoryGateway
 
 pytestmark = pytest.mark.anyio
 
 NOW = dt.datetime(2026, 9, 3, 10, 0, tzinfo=PARIS)
-POLICY = LinkPolicy(Limits(), client_id="portal", redirect_uri="https://ent.example/login")
+
+
+def policy(**limits: Any) -> LinkPolicy:
+    """Fresh counters each time: one test's mails do not count in another's."""
+    return LinkPolicy(Limits(**limits), MemoryCounters(), "portal", "https://ent.example/login")
 
 
 BASE = Account("u1", "jmartin001", True, rescue_email="jean.martin@example.org")
@@ -32,13 +38,14 @@ def student(**fields: Any) -> Account:
 async def test_sent_with_the_deadline_and_counted() -> None:
     gateway = MemoryGateway()
     account = gateway.add(student())
-    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, POLICY, NOW)
+    links = policy()
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, NOW)
     assert outcome == Sent("j***n@e***e.org", dt.datetime(2026, 9, 3, 23, 59, 59, tzinfo=PARIS))
     ((user_id, actions, lifespan, client_id, redirect_uri),) = gateway.mails
     assert (user_id, actions) == ("u1", (RequiredAction.SET_PASSWORD,))
     assert lifespan == 13 * 3600 + 59 * 60 + 59
     assert (client_id, redirect_uri) == ("portal", "https://ent.example/login")
-    assert gateway.accounts["u1"].mails_sent == DailyCount(NOW.date(), 1)
+    assert await links.counters.count(mails_today_key("u1", NOW)) == 1
     assert gateway.accounts["u1"].last_mail_at == NOW
 
 
@@ -62,40 +69,55 @@ async def test_sent_with_the_deadline_and_counted() -> None:
 def test_actions_per_purpose(
     purpose: LinkPurpose, charter: bool, actions: tuple[RequiredAction, ...]
 ) -> None:
-    policy = LinkPolicy(Limits(), "portal", "https://x/", charter=charter)
-    assert policy.actions(purpose) == actions
+    links = LinkPolicy(Limits(), MemoryCounters(), "portal", "https://x/", charter=charter)
+    assert links.actions(purpose) == actions
 
 
 async def test_daily_limit_sends_nothing() -> None:
     gateway = MemoryGateway()
-    account = gateway.add(student(mails_sent=DailyCount(NOW.date(), 5)))
-    outcome = await send_action_link(gateway, account, LinkPurpose.LOST_PASSWORD, POLICY, NOW)
+    account = gateway.add(student())
+    links = policy(resend_interval=dt.timedelta(0))
+    for _ in range(5):
+        sent = await send_action_link(gateway, account, LinkPurpose.LOST_PASSWORD, links, NOW)
+        assert isinstance(sent, Sent)
+    gateway.calls.clear()
+    outcome = await send_action_link(gateway, account, LinkPurpose.LOST_PASSWORD, links, NOW)
     assert outcome == Limited("mail.daily_limit")
     assert gateway.calls == []
 
 
 async def test_yesterdays_count_does_not_limit_today() -> None:
     gateway = MemoryGateway()
-    yesterday = NOW.date() - dt.timedelta(days=1)
-    account = gateway.add(student(mails_sent=DailyCount(yesterday, 5)))
-    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, POLICY, NOW)
+    account = gateway.add(student())
+    links = policy(resend_interval=dt.timedelta(0), mails_per_day=1)
+    yesterday = NOW - dt.timedelta(days=1)
+    assert isinstance(
+        await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, yesterday), Sent
+    )
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, NOW)
     assert isinstance(outcome, Sent)
-    assert gateway.accounts["u1"].mails_sent == DailyCount(NOW.date(), 1)
+    assert await links.counters.count(mails_today_key("u1", NOW)) == 1
 
 
 async def test_too_soon_says_how_long_to_wait() -> None:
     gateway = MemoryGateway()
-    account = gateway.add(student(last_mail_at=NOW - dt.timedelta(seconds=45)))
-    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, POLICY, NOW)
+    account = gateway.add(student())
+    links = policy()
+    earlier = NOW - dt.timedelta(seconds=45)
+    assert isinstance(
+        await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, earlier), Sent
+    )
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, NOW)
     assert outcome == Limited("mail.too_soon", retry_after=15)
-    assert gateway.mails == []
+    assert len(gateway.mails) == 1
+    assert await links.counters.count(mails_today_key("u1", NOW)) == 1  # not counted twice
 
 
 async def test_no_link_in_the_last_second_of_the_day() -> None:
     gateway = MemoryGateway()
     account = gateway.add(student())
     late = dt.datetime(2026, 9, 3, 23, 59, 59, 500_000, tzinfo=PARIS)
-    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, POLICY, late)
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, policy(), late)
     assert outcome == Limited("mail.day_over")
     assert gateway.mails == []
 
@@ -103,7 +125,27 @@ async def test_no_link_in_the_last_second_of_the_day() -> None:
 async def test_smtp_down_counts_nothing() -> None:
     gateway = MemoryGateway(smtp_down=True)
     account = gateway.add(student())
-    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, POLICY, NOW)
+    links = policy()
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, NOW)
     assert isinstance(outcome, Unavailable)
     assert gateway.calls == ["send_action_mail"]
-    assert gateway.accounts["u1"].mails_sent is None
+    assert await links.counters.count(mails_today_key("u1", NOW)) == 0
+    gateway.smtp_down = False  # and the interval was given back too: it goes at once
+    assert isinstance(
+        await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, NOW), Sent
+    )
+
+
+async def test_the_realm_budget_holds_across_accounts() -> None:
+    gateway = MemoryGateway()
+    links = policy(mails_per_minute=2)
+    outcomes = [
+        await send_action_link(
+            gateway, gateway.add(student(id=f"u{n}")), LinkPurpose.ACTIVATION, links, NOW
+        )
+        for n in range(3)
+    ]
+    assert [type(o).__name__ for o in outcomes] == ["Sent", "Sent", "Limited"]
+    assert outcomes[2] == Limited("mail.busy", retry_after=61)
+    # The third account's own counters were given back: its next try is not "too soon".
+    assert await links.counters.count(mails_today_key("u2", NOW)) == 0

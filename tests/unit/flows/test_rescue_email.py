@@ -11,8 +11,9 @@ import pytest
 
 from bridge.domain.accounts import Account
 from bridge.domain.deadlines import PARIS
-from bridge.domain.ratelimits import DailyCount, Limits
+from bridge.domain.ratelimits import Limits
 from bridge.flows.action_links import LinkPolicy
+from bridge.flows.counters import MemoryCounters
 from bridge.flows.outcomes import Invalid, Limited, Refused, Sent
 from bridge.flows.rescue_email import set_rescue_email_and_send, valid_rescue_email
 from tests.helpers.memory_gateway import MemoryGateway
@@ -20,7 +21,10 @@ from tests.helpers.memory_gateway import MemoryGateway
 pytestmark = pytest.mark.anyio
 
 NOW = dt.datetime(2026, 9, 3, 10, 0, tzinfo=PARIS)
-POLICY = LinkPolicy(Limits(), "portal", "https://ent.example/login")
+
+
+def policy() -> LinkPolicy:
+    return LinkPolicy(Limits(), MemoryCounters(), "portal", "https://ent.example/login")
 
 
 BASE = Account("u1", "adupont001", True)
@@ -51,7 +55,7 @@ def test_a_valid_address_comes_back_normalised() -> None:
 async def test_written_then_mailed() -> None:
     gateway = MemoryGateway()
     account = gateway.add(student())
-    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", POLICY, NOW)
+    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", policy(), NOW)
     assert isinstance(outcome, Sent)
     assert gateway.calls == ["set_rescue_email", "send_action_mail", "record_mail_sent"]
     assert gateway.accounts["u1"].rescue_email == "a@example.org"
@@ -60,8 +64,11 @@ async def test_written_then_mailed() -> None:
 
 async def test_limited_writes_nothing() -> None:
     gateway = MemoryGateway()
-    account = gateway.add(student(mails_sent=DailyCount(NOW.date(), 5)))
-    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", POLICY, NOW)
+    account = gateway.add(student())
+    links = policy()
+    await links.counters.take(f"mail:day:u1:{NOW.date().isoformat()}", 1, 3600)  # used up:
+    links = LinkPolicy(Limits(mails_per_day=1), links.counters, links.client_id, links.redirect_uri)
+    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", links, NOW)
     assert outcome == Limited("mail.daily_limit")
     assert gateway.calls == []
     assert gateway.accounts["u1"].rescue_email is None
@@ -70,6 +77,6 @@ async def test_limited_writes_nothing() -> None:
 async def test_an_activated_account_is_refused() -> None:
     gateway = MemoryGateway()
     account = gateway.add(student(has_password=True))
-    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", POLICY, NOW)
+    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", policy(), NOW)
     assert outcome == Refused("account.active")
     assert gateway.calls == []

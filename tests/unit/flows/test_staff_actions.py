@@ -11,8 +11,9 @@ import pytest
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.console import Action, StaffRecord
 from bridge.domain.deadlines import PARIS
-from bridge.domain.ratelimits import DailyCount, Limits
+from bridge.domain.ratelimits import Limits
 from bridge.flows.action_links import LinkPolicy
+from bridge.flows.counters import MemoryCounters
 from bridge.flows.outcomes import Invalid, Limited, Refused, Unavailable
 from bridge.flows.staff_actions import (
     Done,
@@ -28,7 +29,10 @@ pytestmark = pytest.mark.anyio
 
 NOW = dt.datetime(2026, 9, 3, 10, 0, tzinfo=PARIS)
 TODAY = NOW.date()
-POLICY = LinkPolicy(Limits(), "portal", "https://ent.example/login")
+
+
+def policy() -> LinkPolicy:
+    return LinkPolicy(Limits(), MemoryCounters(), "portal", "https://ent.example/login")
 
 
 BASE = Account("u1", "cbernard001", True, valid_until=dt.date(2027, 12, 31))
@@ -41,7 +45,12 @@ def student(**fields: Any) -> Account:
 NO_FORM = StaffForm()
 
 
-async def act(gateway: MemoryGateway, action: Action, form: StaffForm = NO_FORM) -> object:
+async def act(
+    gateway: MemoryGateway,
+    action: Action,
+    form: StaffForm = NO_FORM,
+    links: LinkPolicy | None = None,
+) -> object:
     return await perform(
         gateway,
         gateway.accounts["u1"],
@@ -50,7 +59,7 @@ async def act(gateway: MemoryGateway, action: Action, form: StaffForm = NO_FORM)
         form,
         now=NOW,
         university_domains=("umontpellier.fr",),
-        policy=POLICY,
+        policy=links or policy(),
     )
 
 
@@ -90,12 +99,13 @@ async def test_a_long_reason_is_invalid() -> None:
 
 
 async def test_the_activation_mail_within_the_limits() -> None:
-    gateway = MemoryGateway()
+    gateway, links = MemoryGateway(), policy()
     gateway.add(student(rescue_email="c@example.org"))
-    assert await act(gateway, Action.SEND_ACTIVATION_MAIL) == Done(Action.SEND_ACTIVATION_MAIL)
+    done = await act(gateway, Action.SEND_ACTIVATION_MAIL, links=links)
+    assert done == Done(Action.SEND_ACTIVATION_MAIL)
     assert gateway.mails[0][1] == (RequiredAction.SET_PASSWORD,)
-    gateway.add(student(rescue_email="c@example.org", mails_sent=DailyCount(TODAY, 5)))
-    assert await act(gateway, Action.SEND_ACTIVATION_MAIL) == Limited("mail.daily_limit")
+    again = await act(gateway, Action.SEND_ACTIVATION_MAIL, links=links)
+    assert again == Limited("mail.too_soon", 60)  # the same limits as the student's
     assert len(gateway.records) == 1
 
 

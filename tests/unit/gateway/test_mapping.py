@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from bridge.domain.accounts import RequiredAction, StudentRecord
-from bridge.domain.ratelimits import DailyCount
 from bridge.gateway.keycloak.mapping import (
     FIELDS,
     REQUIRED_ACTIONS,
@@ -72,14 +71,9 @@ def test_and_reads_back_as_the_same_account() -> None:
 def test_counters_and_instants_round_trip() -> None:
     rep: dict[str, object] = {"id": "u1", "username": "x"}
     now = dt.datetime(2026, 9, 3, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-    put(rep, "mails_sent", DailyCount(dt.date(2026, 9, 3), 2))
     put(rep, "last_mail_at", now)
-    assert rep["attributes"] == {
-        "umMailsSent": ["2026-09-03:2"],
-        "umLastMailAt": ["2026-09-03T08:00:00+00:00"],
-    }
+    assert rep["attributes"] == {"umLastMailAt": ["2026-09-03T08:00:00+00:00"]}
     account = account_from_representation(rep)
-    assert account.mails_sent == DailyCount(dt.date(2026, 9, 3), 2)
     assert account.last_mail_at == now
 
 
@@ -89,13 +83,12 @@ def test_unreadable_values_read_as_absent() -> None:
         "username": "x",
         "attributes": {
             "umLastMailAt": ["yesterday"],
-            "umMailsSent": ["garbage"],
             "validUntil": ["31/12/2027"],
             "lastEnrollmentYear": ["²"],
         },
     }
     account = account_from_representation(rep)
-    assert account.last_mail_at is None and account.mails_sent is None
+    assert account.last_mail_at is None
     assert account.valid_until is None and account.last_enrollment_year is None
 
 
