@@ -12,7 +12,7 @@ from typing import Protocol
 
 from bridge.domain.accounts import Account, RequiredAction, mask_email
 from bridge.domain.deadlines import end_of_day, seconds_until_end_of_day
-from bridge.domain.errors import ServiceUnavailable
+from bridge.domain.errors import DomainError, ServiceUnavailable
 from bridge.domain.ratelimits import Limits
 from bridge.flows.counters import CounterStore
 from bridge.flows.limits import Reservation, release, reserve_mail
@@ -94,9 +94,13 @@ async def send_action_link(
     except ServiceUnavailable as error:
         await release(policy.counters, reservation)
         return Unavailable(str(error))
+    except BaseException:
+        # Refused by Keycloak, or anything unplanned: nothing was sent, nothing is counted.
+        await release(policy.counters, reservation)
+        raise
     try:
         await sender.record_mail_sent(account, now)
-    except ServiceUnavailable:
+    except DomainError:
         # The mail is gone and counted: only the staff's "last mail" misses it.
         log.warning("action mail sent but its time could not be recorded on the account")
     return Sent(mask_email(account.rescue_email or ""), end_of_day(now))

@@ -23,6 +23,9 @@ from bridge.gateway.keycloak.mapping import (
     required_actions_of,
 )
 
+# Sent with every update, as read just before (the declarative user profile requires them).
+PROFILE_FIELDS = ("username", "email", "firstName", "lastName")
+
 
 class Gateway:
     def __init__(self, admin: KeycloakAdmin, openid: KeycloakOpenID) -> None:
@@ -111,10 +114,10 @@ class Gateway:
     # --- writes ------------------------------------------------------------------------
 
     async def _update(self, user_id: str, mutate: Callable[[Representation], None]) -> None:
-        """Read, change, and write back only what changed: a top-level field nobody
-        touched is not sent, so a stale read cannot re-enable an account `expire` just
-        disabled or undo an address staff just set. Attributes go as a whole set (Keycloak
-        replaces it on PUT), from a read made just before."""
+        """Read, change, and write back only what changed: `enabled`, `emailVerified`,
+        `requiredActions` go only when they changed, so a stale read cannot re-enable an
+        account `expire` just disabled. Attributes go as a whole set (Keycloak replaces it
+        on PUT) and the profile's own fields as read just before the write."""
         with domain_errors():
             rep = await self._admin.a_get_user(user_id)
             before = copy.deepcopy(rep)
@@ -122,7 +125,10 @@ class Gateway:
             mutate(rep)
             changed = {key: value for key, value in rep.items() if before.get(key) != value}
             if changed:
-                await self._admin.a_update_user(user_id, changed)
+                # The user profile wants its own fields in every update (measured: without
+                # them, 400 "error-user-attribute-required"): those go as just read.
+                profile = {key: rep[key] for key in PROFILE_FIELDS if key in rep}
+                await self._admin.a_update_user(user_id, {**profile, **changed})
 
     async def send_action_mail(
         self,

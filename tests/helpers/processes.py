@@ -1,0 +1,129 @@
+"""Real server processes beside the test session's: bridge replicas (`python -m bridge
+serve`, as the Dockerfile runs it) and an nginx in front of them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited with {process.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextlib.contextmanager
+def bridge_replicas(stack: Any, ports: list[int], **env: str) -> Iterator[list[str]]:
+    """`python -m bridge serve` on each port, sharing the session's Keycloak, Redis and
+    SMTP sink, and one session secret (replicas must)."""
+    common = {
+        **os.environ,
+        "UM_KEYCLOAK_URL": stack.url,
+        "UM_BRIDGE_CLIENT_SECRET": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
+        "UM_SESSION_SECRET": secrets.token_urlsafe(32),
+        "UM_REDIS_URL": stack.redis_url,
+        "UM_SMTP_HOST": "127.0.0.1",
+        "UM_SMTP_PORT": str(stack.smtp_port),
+        "UM_SMTP_STARTTLS": "false",
+        "UM_ADDRESS_LIMIT": "100000/600",
+        # The realm registers the session bridge's portal: links land there.
+        "UM_ACTION_REDIRECT_URI": f"http://localhost:{stack.bridge_port}/portal/login",
+        **env,
+    }
+    processes = []
+    try:
+        for port in ports:
+            # Its log beside Keycloak's, for when a test fails.
+            log = (stack.keycloak.directory / f"bridge-{port}.log").open("ab")
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "bridge", "serve", "--port", str(port)],
+                    env={**common, "UM_BRIDGE_URL": f"http://localhost:{port}"},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            log.close()
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        for url, process in zip(urls, processes, strict=True):
+            _wait_ready(url, process)
+        yield urls
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").is_file() else None
+    )
+    assert found, "nginx is not installed: scripts/bootstrap installs Debian's nginx"
+    return found
+
+
+@contextlib.contextmanager
+def nginx_in_front(directory: Path, port: int, upstream: str) -> Iterator[str]:
+    """Debian's nginx on `port`, proxying to `upstream` with the repository's proxy
+    settings (deploy/nginx/bridge-proxy.conf)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "nginx.conf"
+    conf.write_text(
+        f"""
+daemon off;
+worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/error.log;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {directory}/body;
+  proxy_temp_path {directory}/proxy;
+  fastcgi_temp_path {directory}/fastcgi;
+  uwsgi_temp_path {directory}/uwsgi;
+  scgi_temp_path {directory}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      include {ROOT}/deploy/nginx/bridge-proxy.conf;
+      proxy_pass {upstream};
+    }}
+  }}
+}}
+"""
+    )
+    process = subprocess.Popen(
+        [nginx_binary(), "-c", str(conf), "-p", str(directory)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process, timeout=30)
+        yield url
+    finally:
+        process.send_signal(signal.SIGQUIT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
