@@ -52,6 +52,9 @@ class Account:
     valid_until: dt.date | None = None
     required_actions: tuple[RequiredAction, ...] = field(default=())
     has_password: bool = False
+    # A member of the students group: True or False when read, None when the read that
+    # made this account did not look (provisioning always looks: bridge.flows.directory).
+    in_students: bool | None = None
     # Rate-limit counters (admin-only attributes), see bridge.domain.ratelimits
     mails_sent: DailyCount | None = None
     last_mail_at: dt.datetime | None = None
