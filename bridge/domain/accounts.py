@@ -50,6 +50,9 @@ class Account:
     valid_until: dt.date | None = None
     required_actions: tuple[RequiredAction, ...] = field(default=())
     has_password: bool = False
+    # A member of the students group: True or False when read, None when the read that
+    # made this account did not look (provisioning always looks: bridge.flows.directory).
+    in_students: bool | None = None
     # When the last action mail left (admin-only; what staff see). The limits' counters
     # are not the account's: bridge.flows.limits.
     last_mail_at: dt.datetime | None = None

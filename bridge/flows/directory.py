@@ -1,9 +1,17 @@
 """Where a provisioning run finds the accounts and the identifiers already taken, in one of
 two ways:
-- `Index`, full: every account read once (one paged pass) into a compact index. The first
-  run, a run without a state file, `--full`. Reading costs ~10 ms an account at 100k.
+- `Index`, full: every member of `students` read once (one paged pass over the group) into
+  a compact index. The first run, a run without a state file, `--full`. Reading costs
+  ~10 ms an account at 100k.
 - `Lookups`, incremental: with the state of earlier runs, one query per row that changed
-  (student number, then INE).
+  (student number, then INE), and one membership read per account found.
+
+Either way a run matches members of `students` only: an account outside the group (staff,
+a service account, an account an administrator took out of it) is never found, so never
+written, whatever its attributes hold. Identifiers are realm-wide: a username that exists
+is taken, whoever holds it (`Lookups` asks Keycloak for each candidate; with the `Index`,
+the partial import skips an existing username and the run picks the next one,
+bridge.flows.provisioning).
 """
 
 from __future__ import annotations
@@ -37,6 +45,10 @@ class AppliedRows(Protocol):
     def commit(self) -> None: ...
 
 
+# The id of an account this run is creating (its batch has not been imported yet).
+NEW = "(new)"
+
+
 class IneClash(Exception):
     def __init__(self, owner: Account) -> None:
         self.owner = owner
@@ -65,23 +77,41 @@ class Directory(Protocol):
     async def allocate(self, first_name: str, last_name: str) -> str:
         """A never-used identifier (InvalidInput when the names give no prefix)."""
 
-    def add(self, account: Account) -> None: ...
+    def add(self, account: Account) -> None:
+        """A student's account as it is now (created, or updated by this run)."""
+
+    def taken(self, username: str) -> None:
+        """This identifier turned out to be someone's: never hand it out."""
 
 
 @dataclass
 class Index:
-    """Every account, read at the start (full mode), keyed for the lookups a run makes."""
+    """Every member of `students`, read at the start (full mode), keyed for the lookups a
+    run makes."""
 
     by_number: dict[str, Account] = field(default_factory=dict)
     by_ine: dict[str, Account] = field(default_factory=dict)
+    by_id: dict[str, Account] = field(default_factory=dict)
     usernames: IdentifierAllocator = field(default_factory=IdentifierAllocator)
 
     def add(self, account: Account) -> None:
         self.usernames.seen(account.username)
+        # The keys an account had before this run changed them point to it no more.
+        before = self.by_id.get(account.id)
+        if before is not None and account.id != NEW:
+            if before.student_number and self.by_number.get(before.student_number) is before:
+                del self.by_number[before.student_number]
+            if before.ine and self.by_ine.get(before.ine) is before:
+                del self.by_ine[before.ine]
+        if account.id != NEW:
+            self.by_id[account.id] = account
         if account.student_number:
             self.by_number[account.student_number] = account
         if account.ine:
             self.by_ine[account.ine] = account
+
+    def taken(self, username: str) -> None:
+        self.usernames.seen(username)
 
     async def existing(self, record: StudentRecord) -> Account | None:
         owner = self.by_ine.get(record.ine) if record.ine else None
@@ -99,7 +129,7 @@ class Index:
 
 async def load_index(gateway: ProvisioningGateway, state: AppliedRows | None = None) -> Index:
     index = Index()
-    async for account in gateway.all_accounts():
+    async for account in gateway.students():
         index.add(account)
     for username in state.identifiers() if state else ():
         index.usernames.seen(username)
@@ -139,9 +169,11 @@ class Lookups:
         if user_id is None:
             return None
         try:
-            account = await self.gateway.get_account(user_id)
+            account = await self.gateway.get_student(user_id)
         except AccountNotFound:
             return None
+        if not account.in_students:
+            return None  # taken out of `students`: no longer provisioning's
         if by_number and account.student_number == record.student_number:
             return account
         if not by_number and account.ine == record.ine:
@@ -173,3 +205,6 @@ class Lookups:
 
     def add(self, account: Account) -> None:
         self.usernames.seen(account.username)
+
+    def taken(self, username: str) -> None:
+        self.usernames.seen(username)

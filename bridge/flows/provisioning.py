@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from bridge.domain.accounts import Account, StudentRecord
-from bridge.domain.errors import InvalidInput
+from bridge.domain.errors import Conflict, InvalidInput
 from bridge.domain.ine import mask_ine
 from bridge.domain.lifecycle import is_expired, valid_until
-from bridge.domain.provisioning import Kind, plan
+from bridge.domain.provisioning import Kind, Refusal, depends_on_activation, plan
 from bridge.domain.sis import fingerprint
 from bridge.flows.activation_keys import KEY_ACTIONS, new_activation_key
-from bridge.flows.directory import AppliedRows, Directory, IneClash
+from bridge.flows.directory import NEW, AppliedRows, Directory, IneClash
 from bridge.gateway.keycloak import NewAccount, ProvisioningGateway
 
 
@@ -101,6 +101,7 @@ class Run:
 
     async def _import(self, batch: list[Pending]) -> None:
         results = await self.gateway.import_students([new for _, _, new in batch])
+        again: list[Pending] = []
         for line, record, new in batch:
             username = new.record.username
             result = results.get(username)
@@ -115,17 +116,39 @@ class Run:
                     self.keys.write(";".join(row) + "\n")
                 continue
             # Skipped: the identifier exists. Created by an earlier run that was killed
-            # while this batch was in flight (same student): nothing to do. Else a clash.
-            holder = await self.gateway.find_student(username)
-            if holder is not None and holder.student_number == record.student_number:
+            # while this batch was in flight (same student): nothing to do. Else a clash:
+            # never merged into the holder's account (a staff member's, say).
+            holder = await self.gateway.identifier_holder(username)
+            if (
+                holder is not None
+                and holder.in_students
+                and holder.student_number == record.student_number
+            ):
                 self.summary.unchanged += 1
                 self.applied(record, holder.id, holder.ine)
+            elif record.username:
+                self.reject(line, f"identifier {username} is already another account's")
             else:
-                self.reject(line, f"identifier {username} was taken meanwhile")
+                # A generated identifier the index could not know (it holds students only,
+                # or the account came meanwhile): the next one, in another import.
+                self.directory.taken(username)
+                again.append(await self._renamed(line, record, new))
+        if again:
+            await self._import(again)
         if self.keys is not None:
             self.keys.flush()
         if self.state is not None:
             self.state.commit()
+
+    async def _renamed(self, line: int, record: StudentRecord, new: NewAccount) -> Pending:
+        taken = new.record.username
+        username = await self.directory.allocate(record.first_name, record.last_name)
+        self.report(f"create    {username}: identifier {taken} is another account's, line {line}")
+        return (
+            line,
+            record,
+            dataclasses.replace(new, record=dataclasses.replace(new.record, username=username)),
+        )
 
     async def _update(
         self, account_id: str, record: StudentRecord, ine: str | None, changes: Any
@@ -142,7 +165,18 @@ class Run:
                 line, f"INE {mask_ine(record.ine or '')} belongs to another account ({owner})"
             )
             return
+        except Conflict as error:
+            self.reject(line, f"{error.detail}: for the registrar to review")
+            return
+        if existing is not None and existing.id != NEW and depends_on_activation(existing, record):
+            # Whether the student has a password of their own: read only when it decides.
+            has_password = await self.gateway.has_password(existing.id)
+            existing = dataclasses.replace(existing, has_password=has_password)
         decision = plan(existing, record, self.today)
+        if decision.kind is Kind.REJECT:
+            assert existing is not None and decision.refusal is not None
+            self.reject(line, _refusal(decision.refusal, existing, record))
+            return
         if decision.kind is Kind.CREATE:
             await self.create(line, record)
             return
@@ -187,11 +221,12 @@ class Run:
             new = dataclasses.replace(new, key=new_activation_key(), key_actions=KEY_ACTIONS)
         self.directory.add(
             Account(
-                id="(new)",
+                id=NEW,
                 username=username,
                 enabled=not expired,
                 student_number=record.student_number,
                 ine=record.ine,
+                in_students=True,
             )
         )
         self.report(
@@ -204,3 +239,18 @@ class Run:
         self.batch.append((line, record, new))
         if len(self.batch) >= self.batch_size:
             await self.flush()
+
+
+def _refusal(refusal: Refusal, account: Account, record: StudentRecord) -> str:
+    """The registrar's reason, in the report's words (English, no full INE)."""
+    if refusal is Refusal.NOT_A_STUDENT:
+        return f"account {account.username} is not a member of students: left alone"
+    keys = []
+    if record.student_number != account.student_number:
+        keys.append(f"student number {account.student_number} -> {record.student_number}")
+    if account.ine and record.ine and record.ine != account.ine:
+        keys.append(f"INE {mask_ine(account.ine)} -> {mask_ine(record.ine)}")
+    return (
+        f"would re-key the activated account {account.username} ({', '.join(keys)}): "
+        "for the registrar to review"
+    )

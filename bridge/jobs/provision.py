@@ -2,8 +2,8 @@
 
 Streams the export row by row and applies each row (bridge.flows.provisioning) against
 what Keycloak holds, found in one of two ways (bridge.flows.directory):
-- full: every account read once into a compact index; the first run, a run without a
-  state file, `--full`.
+- full: every member of `students` read once into a compact index (provisioning matches
+  students only); the first run, a run without a state file, `--full`.
 - incremental: with a state file (bridge.jobs.provision_state) that knows the row as it
   was last applied, a row with the same fingerprint is done without asking Keycloak; the
   others are looked up one by one.

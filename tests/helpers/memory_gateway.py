@@ -124,3 +124,11 @@ class MemoryGateway:
 
     async def find_student(self, username: str) -> Account | None:
         return next((a for a in self.accounts.values() if a.username == username), None)
+
+    async def identifier_holder(self, username: str) -> Account | None:
+        self.calls.append("identifier_holder")
+        return await self.find_student(username)
+
+    async def has_password(self, user_id: str) -> bool:
+        self.calls.append("has_password")
+        return self.accounts[user_id].has_password

@@ -490,3 +490,192 @@ async def test_hostile_export_rows(
         f"hostile input, SIS export through the job: {len(rows)} rows, "
         f"{summary.created} created whole, {len(rejected)} rejected with a reason"
     )
+
+
+# --- matching students only, re-keying (security issue, point 6) ---------------------------
+
+
+def whole(admin: httpx.Client, user_id: str) -> dict[str, Any]:
+    """Everything provisioning could have changed: the representation (every attribute,
+    the rescue address and its verification, enabled, required actions), the groups, the
+    credentials."""
+    return {
+        "user": admin.get(f"/users/{user_id}").json(),
+        "groups": sorted(g["path"] for g in admin.get(f"/users/{user_id}/groups").json()),
+        "credentials": sorted(c["id"] for c in admin.get(f"/users/{user_id}/credentials").json()),
+    }
+
+
+def by_attribute(admin: httpx.Client, name: str, value: str) -> list[dict[str, Any]]:
+    found = admin.get(
+        "/users",
+        params={"q": f"{name}:{value}", "exact": "true", "briefRepresentation": "false"},
+    ).json()
+    return list(found)
+
+
+def staff_member(make_user: Any, student_number: str, ine_value: str) -> dict[str, Any]:
+    return make_user(
+        groups=("/staff",),
+        attributes={
+            "supannEtuId": [student_number],
+            "ine": [ine_value],
+            "institutionalEmail": [f"agent.{letters()}@umontpellier.example"],
+        },
+    )
+
+
+async def test_a_staff_account_sharing_a_students_keys_is_never_touched(
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+) -> None:
+    """The rule: provisioning sees members of `students` only. A staff account whose student
+    number and INE equal a row's is invisible to it, so the row is a new student (both
+    modes); the staff account is never written, and its identifier is never merged into."""
+    n, i = number(), ine()
+    staff = staff_member(make_user, n, i)
+    before = whole(admin, staff["id"])
+    row = f"{n},Nouveau{letters()},Lea,2026,{i},,lea@example.org,lea@etu.example"
+    summary = await provision(jobs_gateway, write(tmp_path, [HEADER, row]), today=TODAY)
+    assert (summary.created, summary.updated, summary.rejected) == (1, 0, [])
+    assert whole(admin, staff["id"]) == before
+    holders = {u["id"] for u in by_attribute(admin, "supannEtuId", n)}
+    assert len(holders) == 2 and staff["id"] in holders
+    (new_id,) = holders - {staff["id"]}
+    assert whole(admin, new_id)["groups"] == ["/students"]
+
+    # Incremental: the state file knows other rows; the searches find the staff account and
+    # the new student, and only the student is provisioning's.
+    state = ProvisionState(tmp_path / "state.sqlite3", jobs_gateway.realm_url)
+    await provision(jobs_gateway, write(tmp_path, [HEADER, row]), today=TODAY, state=state)
+    n2, i2 = number(), ine()
+    staff2 = staff_member(make_user, n2, i2)
+    before2 = whole(admin, staff2["id"])
+    rows = [HEADER, row, f"{n2},Autre{letters()},Rose,2026,{i2},,rose@example.org,"]
+    again = await provision(jobs_gateway, write(tmp_path, rows), today=TODAY, state=state)
+    state.close()
+    assert (again.mode, again.created, again.rejected) == ("incremental", 1, [])
+    assert whole(admin, staff2["id"]) == before2
+    assert len(by_attribute(admin, "supannEtuId", n2)) == 2
+
+    # The staff member's identifier in the export: rejected, not merged (even with the
+    # staff account's own student number on the row).
+    n3 = number()
+    staff3 = staff_member(make_user, n3, ine())
+    before3 = whole(admin, staff3["id"])
+    given = f"{n3},{staff3['lastName']},Jeanne,2026,,{staff3['username']},x@example.org,"
+    merged = await provision(jobs_gateway, write(tmp_path, [HEADER, given]), today=TODAY)
+    assert merged.rejected == [(2, f"identifier {staff3['username']} is already another account's")]
+    assert (merged.created, merged.unchanged) == (0, 0)
+    assert whole(admin, staff3["id"]) == before3
+    assert whole(admin, staff["id"]) == before
+
+
+async def test_a_generated_identifier_never_lands_on_a_staff_account(
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+) -> None:
+    """A full run's index holds students only: a staff member holding the next identifier
+    is found by the partial import (skipped), and the row gets the one after."""
+    surname = "Agent" + letters()
+    prefix = f"j{surname.lower()[:10]}"
+    staff = make_user(username=f"{prefix}001", groups=("/staff",))
+    before = whole(admin, staff["id"])
+    n = number()
+    summary = await provision(
+        jobs_gateway, write(tmp_path, [HEADER, f"{n},{surname},Jean,2026,,,,"]), today=TODAY
+    )
+    assert (summary.created, summary.rejected) == (1, [])
+    assert user_by_number(admin, n)["username"] == f"{prefix}002"
+    assert whole(admin, staff["id"]) == before
+
+
+async def test_rekeying_an_activated_student_is_rejected(
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+) -> None:
+    # Activated (a password of its own), and without a rescue address: the SIS's would be
+    # the one lost password mails, were it stored.
+    student = make_user(email=None, emailVerified=False)
+    i = student["attributes"]["ine"][0]
+    before = whole(admin, student["id"])
+    lines = [
+        HEADER,
+        f"{number()},Intrus{letters()},Max,2026,{i},,pirate@example.org,pirate@etu.example",
+    ]
+    summary = await provision(jobs_gateway, write(tmp_path, lines), today=TODAY)
+    old = student["attributes"]["supannEtuId"][0]
+    assert summary.rejected == [
+        (
+            2,
+            f"would re-key the activated account {student['username']} (student number "
+            f"{old} -> {lines[1].split(',')[0]}): for the registrar to review",
+        )
+    ]
+    assert summary.created == summary.updated == 0
+    assert whole(admin, student["id"]) == before
+
+    # Its own row, with a rescue address: names and enrollment apply, the address does not.
+    own = f"{old},{student['lastName']},Jeanne-Marie,2027,{i},,pirate@example.org,"
+    applied = await provision(jobs_gateway, write(tmp_path, [HEADER, own]), today=TODAY)
+    assert (applied.updated, applied.rejected) == (1, [])
+    after = admin.get(f"/users/{student['id']}").json()
+    assert after["firstName"] == "Jeanne-Marie"
+    assert "email" not in after and after["emailVerified"] is False
+    assert after["attributes"]["lastEnrollmentYear"] == ["2098"]  # never shortened
+    # …and a replaced INE is re-keying too.
+    other = f"{old},{student['lastName']},Jeanne,2026,{ine()},,,"
+    replaced = await provision(jobs_gateway, write(tmp_path, [HEADER, other]), today=TODAY)
+    assert len(replaced.rejected) == 1 and "re-key" in replaced.rejected[0][1]
+    assert admin.get(f"/users/{student['id']}").json()["attributes"]["ine"] == [i]
+
+
+async def test_moving_an_ine_from_one_student_to_another_is_rejected(
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+) -> None:
+    first = make_user(password=None)  # never activated: re-keying alone would be allowed
+    second = make_user(password=None)
+    befores = [whole(admin, first["id"]), whole(admin, second["id"])]
+    i = first["attributes"]["ine"][0]
+    n = second["attributes"]["supannEtuId"][0]
+    row = f"{n},{second['lastName']},Jeanne,2026,{i},,,"
+    summary = await provision(jobs_gateway, write(tmp_path, [HEADER, row]), today=TODAY)
+    assert summary.rejected == [
+        (2, f"INE ********{i[-3:]} belongs to another account ({first['username']})")
+    ]
+    assert [whole(admin, first["id"]), whole(admin, second["id"])] == befores
+
+
+def test_cli_exits_1_on_rows_for_the_registrar(
+    stack: Any, admin: httpx.Client, make_user: Any, tmp_path: Path
+) -> None:
+    activated = make_user()
+    first, second = make_user(password=None), make_user(password=None)
+    staff = staff_member(make_user, number(), ine())
+    watched = [activated, first, second, staff]
+    befores = [whole(admin, u["id"]) for u in watched]
+    lines = [
+        HEADER,
+        f"{number()},Intrus{letters()},Max,2026,{activated['attributes']['ine'][0]},,,",
+        f"{second['attributes']['supannEtuId'][0]},{second['lastName']},Jeanne,2026,"
+        f"{first['attributes']['ine'][0]},,,",
+        f"{number()},Cli{letters()},Ugo,2026,,{staff['username']},,",
+    ]
+    env = {
+        **os.environ,
+        "UM_KEYCLOAK_URL": stack.url,
+        "UM_PROVISIONING_CLIENT_SECRET": stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
+    }
+    job = subprocess.run(
+        [sys.executable, "-m", "bridge", "provision", str(write(tmp_path, lines)), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert job.returncode == 1, job.stderr
+    result = json.loads(job.stdout)
+    assert [row["line"] for row in result["rejected_rows"]] == [2, 3, 4]
+    assert "re-key the activated account" in result["rejected_rows"][0]["reason"]
+    assert "belongs to another account" in result["rejected_rows"][1]["reason"]
+    assert "already another account's" in result["rejected_rows"][2]["reason"]
+    assert result["created"] == result["updated"] == 0
+    assert [whole(admin, u["id"]) for u in watched] == befores

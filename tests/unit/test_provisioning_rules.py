@@ -4,13 +4,14 @@ import datetime as dt
 
 import pytest
 
-from bridge.domain.accounts import Account, StudentRecord
+from bridge.domain.accounts import Account, RequiredAction, StudentRecord
 from bridge.domain.errors import InvalidInput
 from bridge.domain.identifiers import IdentifierAllocator, fold, identifier_prefix
-from bridge.domain.provisioning import Kind, plan
+from bridge.domain.provisioning import Kind, Refusal, depends_on_activation, plan
 from bridge.domain.sis import RowRejected, canonical_columns, record_from_fields
 
 TODAY = dt.date(2026, 11, 21)
+SET_PASSWORD = RequiredAction.SET_PASSWORD
 
 
 def record(**fields: object) -> StudentRecord:
@@ -138,3 +139,94 @@ def test_record_validation() -> None:
     ]:
         with pytest.raises(RowRejected, match=reason):
             record_from_fields({**fields, **broken}, 2000, 2027)
+
+
+# --- re-keying and the rescue address (security issue, point 6) ----------------------------
+
+
+def activated(**fields: object) -> Account:
+    return existing(has_password=True, in_students=True, **fields)
+
+
+def test_rekeying_an_activated_account_needs_the_registrar() -> None:
+    # Found by its INE, the row carries another student number.
+    found_by_ine = activated(ine="0123456789M", student_number="1")
+    decision = plan(found_by_ine, record(student_number="2", ine="0123456789M"), TODAY)
+    assert (decision.kind, decision.refusal, decision.changes) == (
+        Kind.REJECT,
+        Refusal.REKEYS_ACTIVATED,
+        {},
+    )
+    # An account with no student number yet is re-keyed too when activated.
+    assert plan(activated(student_number=None), record(), TODAY).kind is Kind.REJECT
+    # Found by its number, the row replaces its INE by another one.
+    assert plan(activated(ine="0123456789M"), record(ine="9876543210E"), TODAY).kind is (
+        Kind.REJECT
+    )
+
+
+def test_a_never_activated_account_is_re_keyed_silently() -> None:
+    for account in (
+        existing(ine="0123456789M"),  # no password
+        existing(ine="0123456789M", has_password=True, required_actions=(SET_PASSWORD,)),  # key
+    ):
+        decision = plan(account, record(student_number="2", ine="9876543210E"), TODAY)
+        assert decision.kind is Kind.UPDATE
+        assert decision.changes == {
+            "student_number": ("1", "2"),
+            "ine": ("0123456789M", "9876543210E"),
+        }
+
+
+def test_an_activated_account_gets_names_emails_enrollment_and_an_ine_it_lacked() -> None:
+    decision = plan(
+        activated(),
+        record(
+            last_name="Martin-Durand",
+            institutional_email="jean@etu.example",
+            last_enrollment_year=2027,
+            ine="0123456789M",
+        ),
+        TODAY,
+    )
+    assert decision.kind is Kind.UPDATE
+    assert set(decision.changes) == {
+        "last_name",
+        "institutional_email",
+        "last_enrollment_year",
+        "valid_until",
+        "ine",
+    }
+    expired = activated(enabled=False, last_enrollment_year=2024, valid_until=dt.date(2025, 12, 31))
+    assert plan(expired, record(), TODAY).kind is Kind.REENABLE
+
+
+def test_the_rescue_address_of_an_activated_account_is_the_students() -> None:
+    offered = record(rescue_email="sis@example.org")
+    assert plan(activated(), offered, TODAY).kind is Kind.UNCHANGED  # none, and none set
+    assert plan(activated(rescue_email="mine@example.org"), offered, TODAY).changes == {}
+    assert plan(existing(), offered, TODAY).changes == {"rescue_email": (None, "sis@example.org")}
+    with_key = existing(has_password=True, required_actions=(SET_PASSWORD,))
+    assert plan(with_key, offered, TODAY).changes == {"rescue_email": (None, "sis@example.org")}
+
+
+def test_an_account_outside_students_is_never_planned_for() -> None:
+    staff = existing(in_students=False)
+    decision = plan(staff, record(last_name="Autre"), TODAY)
+    assert (decision.kind, decision.refusal, decision.changes) == (
+        Kind.REJECT,
+        Refusal.NOT_A_STUDENT,
+        {},
+    )
+
+
+def test_activation_is_read_only_when_it_decides() -> None:
+    assert not depends_on_activation(None, record())
+    assert not depends_on_activation(existing(), record(last_name="Autre"))
+    assert not depends_on_activation(existing(ine="0123456789M"), record(ine="0123456789M"))
+    assert not depends_on_activation(existing(), record(ine="0123456789M"))  # fills an INE
+    assert depends_on_activation(existing(), record(student_number="2"))
+    assert depends_on_activation(existing(ine="0123456789M"), record(ine="9876543210E"))
+    assert depends_on_activation(existing(), record(rescue_email="sis@example.org"))
+    mine = existing(rescue_email="mine@example.org")
+    assert not depends_on_activation(mine, record(rescue_email="sis@example.org"))

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from bridge.domain.accounts import Account, RequiredAction, StudentRecord
+from bridge.domain.errors import Conflict
 from bridge.gateway.keycloak.base import Gateway
 from bridge.gateway.keycloak.errors import domain_errors
 from bridge.gateway.keycloak.mapping import (
@@ -44,27 +45,75 @@ class Imported:
 
 class ProvisioningGateway(Gateway):
     # --- finding what exists ---------------------------------------------------------------
+    # Provisioning matches members of `students` only: a staff member or a service account
+    # whose attribute happens to hold a student's number or INE is never found here, so
+    # never written. Identifiers are the exception: every username of the realm is taken
+    # (find_by_username, and the partial import skips an existing one).
 
-    async def all_accounts(self, page_size: int = 1000) -> AsyncIterator[Account]:
-        """Every account of the realm, page by page (for the provisioning index)."""
+    async def students(self, page_size: int = 1000) -> AsyncIterator[Account]:
+        """Every member of `students`, page by page, with attributes (for the provisioning
+        index; `briefRepresentation=false` lists the attributes: measured on 26.5)."""
+        group_id = await self._students_group_id()
         first = 0
         while True:
-            page = await self._users(
-                {"first": first, "max": page_size, "briefRepresentation": "false"}
-            )
+            with domain_errors():
+                page = await self._admin.a_get_group_members(
+                    group_id, {"first": first, "max": page_size, "briefRepresentation": "false"}
+                )
             for rep in page:
-                yield account_from_representation(rep)
+                yield dataclasses.replace(account_from_representation(rep), in_students=True)
             if len(page) < page_size:
                 return
             first += page_size
 
     async def find_by_student_number(self, student_number: str) -> Account | None:
-        rep = await self._find_one_by("student_number", student_number)
-        return account_from_representation(rep) if rep else None
+        """The member of `students` with this student number."""
+        return await self._find_student_by("student_number", student_number)
 
     async def find_by_ine(self, ine: str) -> Account | None:
-        rep = await self._find_one_by("ine", ine)
-        return account_from_representation(rep) if rep else None
+        """The member of `students` with this INE."""
+        return await self._find_student_by("ine", ine)
+
+    async def get_student(self, user_id: str) -> Account:
+        """An account by id (a primary-key read), and whether it is in `students`."""
+        account = await self.get_account(user_id)
+        return dataclasses.replace(account, in_students=await self._in_students(user_id))
+
+    async def identifier_holder(self, username: str) -> Account | None:
+        """Whoever holds this identifier, student or not, and whether it is in `students`."""
+        account = await self.find_by_username(username)
+        if account is None:
+            return None
+        return dataclasses.replace(account, in_students=await self._in_students(account.id))
+
+    async def has_password(self, user_id: str) -> bool:
+        return await self._has_password(user_id)
+
+    async def _find_student_by(self, field: str, value: str) -> Account | None:
+        """An attribute search over the realm (it cannot be limited to a group), then one
+        membership read per account found: usually one, or none."""
+        reps = await self._users(
+            {"q": f"{attribute(field)}:{value}", "exact": "true", "first": 0, "max": 10}
+        )
+        found = [
+            dataclasses.replace(account_from_representation(rep), in_students=True)
+            for rep in reps
+            if await self._in_students(rep["id"])
+        ]
+        if len(found) > 1:
+            # The SIS should never produce this; nobody gets to pick one of them.
+            raise Conflict(f"several students share this {field}")
+        return found[0] if found else None
+
+    async def _in_students(self, user_id: str) -> bool:
+        with domain_errors():
+            groups = await self._admin.a_get_user_groups(user_id, brief_representation=True)
+        return any(group.get("path") == f"/{STUDENTS_GROUP}" for group in groups)
+
+    async def _students_group_id(self) -> str:
+        with domain_errors():
+            group = await self._admin.a_get_group_by_path(f"/{STUDENTS_GROUP}")
+        return str(group["id"])
 
     async def count_accounts(self) -> int:
         with domain_errors():
@@ -73,13 +122,12 @@ class ProvisioningGateway(Gateway):
     async def pending_students(self, page_size: int = 100) -> list[Account]:
         """Members of `students` who have no password yet (never activated, no key)."""
         found: list[Account] = []
-        with domain_errors():
-            group = await self._admin.a_get_group_by_path(f"/{STUDENTS_GROUP}")
+        group_id = await self._students_group_id()
         first = 0
         while True:
             with domain_errors():
                 members = await self._admin.a_get_group_members(
-                    group["id"], {"first": first, "max": page_size}
+                    group_id, {"first": first, "max": page_size}
                 )
             for member in members:
                 if not await self._has_password(member["id"]):

@@ -77,3 +77,110 @@ async def test_someone_elses_identifier_is_rejected() -> None:
     await applier.drain()
     assert applier.summary.rejected == [(7, "identifier jmartin001 is already another account's")]
     assert gateway.accounts == {}
+
+
+# --- matching students only, re-keying (security issue, point 6) ---------------------------
+
+INE_A, INE_B = "0123456789M", "9876543210E"
+
+
+def student(user_id: str, username: str, **fields: object) -> Account:
+    values: dict[str, object] = {
+        "first_name": "Jean",
+        "last_name": "Martin",
+        "last_enrollment_year": 2026,
+        "valid_until": dt.date(2027, 12, 31),
+        "in_students": True,
+    }
+    values.update(fields)
+    return Account(user_id, username, True, **values)  # type: ignore[arg-type]
+
+
+async def test_rekeying_an_activated_student_is_rejected_and_nothing_written() -> None:
+    gateway, index = MemoryGateway(), Index()
+    owner = gateway.add(student("u1", "jmartin001", student_number="1", ine=INE_A))
+    gateway.add(dataclasses.replace(owner, has_password=True))  # activated, in Keycloak
+    index.add(owner)  # the index does not know passwords
+    applier = run(gateway, index)
+    await applier.row(4, dataclasses.replace(RECORD, student_number="2", ine=INE_A))
+    await applier.drain()
+    assert applier.summary.rejected == [
+        (
+            4,
+            "would re-key the activated account jmartin001 (student number 1 -> 2): "
+            "for the registrar to review",
+        )
+    ]
+    assert gateway.changes == [] and gateway.calls == ["has_password"]
+
+
+async def test_a_never_activated_student_found_by_ine_takes_the_new_number() -> None:
+    gateway, index = MemoryGateway(), Index()
+    index.add(gateway.add(student("u1", "jmartin001", student_number="1", ine=INE_A)))
+    applier = run(gateway, index)
+    await applier.row(2, dataclasses.replace(RECORD, student_number="2", ine=INE_A))
+    await applier.drain()
+    assert gateway.changes == [("u1", {"student_number": ("1", "2")})]
+    # The old number no longer leads to that account within the run.
+    assert "1" not in index.by_number and index.by_number["2"].id == "u1"
+
+
+async def test_moving_an_ine_to_another_student_is_rejected() -> None:
+    gateway, index = MemoryGateway(), Index()
+    index.add(gateway.add(student("u1", "jmartin001", student_number="1", ine=INE_A)))
+    index.add(gateway.add(student("u2", "jmartin002", student_number="2", ine=INE_B)))
+    applier = run(gateway, index)
+    await applier.row(3, dataclasses.replace(RECORD, student_number="2", ine=INE_A))
+    await applier.drain()
+    assert applier.summary.rejected == [
+        (3, "INE ********89M belongs to another account (jmartin001)")
+    ]
+    assert gateway.changes == []
+
+
+async def test_the_rescue_address_of_an_activated_student_is_never_set() -> None:
+    gateway, index = MemoryGateway(), Index()
+    account = student("u1", "jmartin001", student_number=RECORD.student_number)
+    gateway.add(dataclasses.replace(account, has_password=True))
+    index.add(account)
+    applier = run(gateway, index)
+    await applier.row(2, dataclasses.replace(RECORD, rescue_email="sis@example.org"))
+    await applier.drain()
+    assert (applier.summary.unchanged, gateway.changes) == (1, [])
+
+
+async def test_a_staff_identifier_is_never_merged_nor_given() -> None:
+    """The index holds students only: a staff member's identifier is unknown to it, and the
+    partial import's skip is what protects it."""
+    gateway = MemoryGateway()
+    staff = gateway.add(
+        Account("s1", "jmartin001", True, student_number=RECORD.student_number, in_students=False)
+    )
+    # Generated: jmartin001 is skipped by the import, the row gets the next identifier.
+    generated = run(gateway, Index())
+    await generated.row(3, RECORD)
+    await generated.drain()
+    assert (generated.summary.created, generated.summary.rejected) == (1, [])
+    created = [a for a in gateway.accounts.values() if a.id != "s1"]
+    assert [(a.username, a.student_number) for a in created] == [("jmartin002", "22001234")]
+    # Given by the SIS: rejected, even though the staff account holds the same number.
+    given = run(gateway, Index())
+    await given.row(2, dataclasses.replace(RECORD, username="jmartin001"))
+    await given.drain()
+    assert given.summary.rejected == [(2, "identifier jmartin001 is already another account's")]
+    assert given.summary.created == given.summary.unchanged == 0
+    assert gateway.accounts["s1"] == staff and gateway.changes == []
+    assert len(gateway.accounts) == 2
+
+
+async def test_an_account_outside_students_handed_over_is_left_alone() -> None:
+    """Belt and braces: should a directory hand over a non-student, the plan refuses it."""
+    gateway, index = MemoryGateway(), Index()
+    index.add(gateway.add(Account("s1", "agent", True, student_number="1", in_students=False)))
+    applier = run(gateway, index)
+    await applier.row(5, dataclasses.replace(RECORD, student_number="1"))
+    await applier.drain()
+    assert applier.summary.rejected == [
+        (5, "account agent is not a member of students: left alone")
+    ]
+    assert gateway.changes == []
