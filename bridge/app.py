@@ -3,7 +3,9 @@ probes. create_app() only assembles; each part lives in its own package under we
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,7 +17,7 @@ from bridge.domain.deadlines import PARIS
 from bridge.gateway.keycloak import AuditReader, StudentsGateway
 from bridge.gateway.smtp import Mailer
 from bridge.settings import Settings, SmtpSettings
-from bridge.web import console, devmail, errors, health, portal, students
+from bridge.web import background, console, devmail, errors, health, portal, students
 from bridge.web.console.auth import make_oauth as console_oauth
 from bridge.web.console.auth import make_sign_in
 from bridge.web.console.session import SessionBox
@@ -25,6 +27,13 @@ from bridge.web.security import BodyLimitMiddleware, NoStoreMiddleware, Security
 from bridge.web.templating import make_templates
 
 MAX_BODY = 64 * 1024  # bytes: the largest form (a staff reason) is a few hundred
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    # Mails started off the request path (lost password) end before the process does.
+    await background.drain(app.state.background)
 
 
 def create_app(
@@ -68,8 +77,14 @@ def create_app(
             max_age=4 * 3600,
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers=errors.HANDLERS)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=errors.HANDLERS,
+        lifespan=lifespan,
+    )
     state = app.state
+    state.background = set()  # bridge.web.background: tasks kept until they end
     state.settings = settings
     state.gateway = gateway or StudentsGateway.service_account(*service_account)
     state.audit = AuditReader.service_account(*service_account)
