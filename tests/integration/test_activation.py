@@ -454,7 +454,7 @@ async def test_keycloak_down_gives_a_clear_503_page(free_port_url: str) -> None:
         {
             "UM_KEYCLOAK_URL": free_port_url,
             "UM_BRIDGE_CLIENT_SECRET": "x",
-            "UM_SESSION_SECRET": secrets.token_urlsafe(16),
+            "UM_SESSION_SECRET": secrets.token_urlsafe(32),
         }
     )
     transport = httpx.ASGITransport(app=create_app(settings))

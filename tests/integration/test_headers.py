@@ -117,7 +117,7 @@ async def test_cookies_are_secure_outside_dev(bridge: Any, make_user: Any) -> No
     with browser() as console:
         console_login(console, bridge.url, staff["username"], staff["password"])
         sealed = console.cookies.get(COOKIE, path="/console")
-    box = SessionBox(settings.session_secret)
+    box = SessionBox(settings.console_session_secret)
     session = box.open(sealed)
     assert session is not None
     stale = box.seal(dataclasses.replace(session, access_expires_at=time.time() - 1))
