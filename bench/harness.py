@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import httpx
 
 from devstack.keycloak import KeycloakInstance
 from devstack.mailsink import start_mail_sink
-from devstack.private import private_keycloak
+from devstack.private import cookie_secrets, private_keycloak
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -93,7 +92,7 @@ def bench_stack(
         **values,
         "UM_KEYCLOAK_URL": keycloak.url,
         "UM_BRIDGE_URL": bridge_url,
-        "UM_SESSION_SECRET": secrets.token_urlsafe(32),
+        **cookie_secrets(),
         "UM_ADDRESS_LIMIT": "1000000/60",
         **(bridge_env or {}),
     }

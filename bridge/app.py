@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from bridge.domain.deadlines import PARIS
 from bridge.gateway.keycloak import AuditReader, StudentsGateway
 from bridge.gateway.smtp import Mailer
-from bridge.settings import Settings, SmtpSettings
+from bridge.settings import Settings, SettingsError, SmtpSettings
 from bridge.web import background, console, devmail, errors, health, portal, students
 from bridge.web.console.auth import make_oauth as console_oauth
 from bridge.web.console.auth import make_sign_in
@@ -27,6 +27,8 @@ from bridge.web.security import BodyLimitMiddleware, NoStoreMiddleware, Security
 from bridge.web.templating import make_templates
 
 MAX_BODY = 64 * 1024  # bytes: the largest form (a staff reason) is a few hundred
+# What browsers and proxies may cache: the stylesheet and the probes; every page is no-store.
+NOT_PAGES = ("/static", "/healthz", "/readyz")
 
 
 @contextlib.asynccontextmanager
@@ -64,7 +66,7 @@ def create_app(
         routes += devmail.routes
     middleware = [
         Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY),
-        Middleware(NoStoreMiddleware, prefix="/console"),
+        Middleware(NoStoreMiddleware, exempt=NOT_PAGES),
         Middleware(
             SecurityHeadersMiddleware, hsts=settings.https, form_targets=(settings.keycloak_url,)
         ),
@@ -103,5 +105,7 @@ def create_app(
     if settings.console_client_secret:
         state.console_oauth = console_oauth(settings)
         state.staff_sign_in = make_sign_in(settings)
-        state.console_box = SessionBox(settings.session_secret)
+        if not settings.console_session_secret:
+            raise SettingsError("the console needs UM_CONSOLE_SESSION_SECRET (README.md)")
+        state.console_box = SessionBox(settings.console_session_secret)
     return app

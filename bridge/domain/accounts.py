@@ -59,6 +59,8 @@ class Account:
     mails_sent: DailyCount | None = None
     last_mail_at: dt.datetime | None = None
     ine_failures: DailyCount | None = None
+    # The one-time INE proof pending on the account (its digest), see bridge.domain.activation
+    ine_proof: str | None = None
 
     @property
     def has_rescue_email(self) -> bool:

@@ -63,10 +63,21 @@ class MemoryGateway:
         current = self.accounts[account.id]
         self._change(account.id, ine_failures=incremented(current.ine_failures, today))
 
+    # IneProofs
+    async def record_ine_proof(self, account: Account, digest: str) -> None:
+        self.calls.append("record_ine_proof")
+        self._change(account.id, ine_proof=digest)
+
     # RescueEmailWriter
     async def set_rescue_email(self, account: Account, address: str) -> None:
         self.calls.append("set_rescue_email")
-        self._change(account.id, rescue_email=address, rescue_email_verified=False)
+        self._change(account.id, rescue_email=address, rescue_email_verified=False, ine_proof=None)
+
+    async def restore_rescue_email(
+        self, account: Account, address: str | None, *, verified: bool
+    ) -> None:
+        self.calls.append("restore_rescue_email")
+        self._change(account.id, rescue_email=address or None, rescue_email_verified=verified)
 
     async def reload(self, account: Account) -> Account | None:
         return self.accounts.get(account.id)
@@ -167,3 +178,17 @@ class MemoryNotices:
         if self.smtp_down:
             raise ServiceUnavailable("SMTP relay down")
         self.sent.append((account.rescue_email or "", notice))
+
+
+@dataclass
+class MemoryChangeNotices:
+    """bridge.flows.rescue_email.ChangeNotices: what would have been mailed, or a relay
+    that is down."""
+
+    sent: list[tuple[str, str, str]] = field(default_factory=list)  # (username, to, new)
+    down: bool = False
+
+    async def rescue_email_replaced(self, account: Account, previous: str, new: str) -> None:
+        if self.down:
+            raise ServiceUnavailable("SMTP relay down")
+        self.sent.append((account.username, previous, new))
