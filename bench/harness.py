@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import httpx
 from devstack.keycloak import KeycloakInstance
 from devstack.mailsink import start_mail_sink
 from devstack.ports import free_ports
-from devstack.private import private_keycloak
+from devstack.private import cookie_secrets, private_keycloak
 from devstack.redis import RedisInstance
 
 
@@ -97,7 +96,7 @@ def bench_stack(
         **values,
         "UM_KEYCLOAK_URL": keycloak.url,
         "UM_BRIDGE_URL": bridge_url,
-        "UM_SESSION_SECRET": secrets.token_urlsafe(32),
+        **cookie_secrets(),
         "UM_ADDRESS_LIMIT": "1000000/60",
         "UM_REDIS_URL": counters.url,
         "UM_SMTP_HOST": "127.0.0.1",

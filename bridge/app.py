@@ -3,7 +3,9 @@ probes. create_app() only assembles; each part lives in its own package under we
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,8 +18,8 @@ from bridge.flows.counters import MemoryCounters
 from bridge.gateway.keycloak import AuditReader, StudentsGateway
 from bridge.gateway.redis_counters import RedisCounters
 from bridge.gateway.smtp import Mailer
-from bridge.settings import Settings, SmtpSettings
-from bridge.web import console, devmail, errors, health, portal, students
+from bridge.settings import Settings, SettingsError, SmtpSettings
+from bridge.web import background, console, devmail, errors, health, portal, students
 from bridge.web.console.auth import make_oauth as console_oauth
 from bridge.web.console.auth import make_sign_in
 from bridge.web.console.session import SessionBox
@@ -26,6 +28,15 @@ from bridge.web.security import BodyLimitMiddleware, NoStoreMiddleware, Security
 from bridge.web.templating import make_templates
 
 MAX_BODY = 64 * 1024  # bytes: the largest form (a staff reason) is a few hundred
+# What browsers and proxies may cache: the stylesheet and the probes; every page is no-store.
+NOT_PAGES = ("/static", "/healthz", "/readyz")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    # Mails started off the request path (lost password) end before the process does.
+    await background.drain(app.state.background)
 
 
 def create_app(
@@ -56,7 +67,7 @@ def create_app(
         routes += devmail.routes
     middleware = [
         Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY),
-        Middleware(NoStoreMiddleware, prefix="/console"),
+        Middleware(NoStoreMiddleware, exempt=NOT_PAGES),
         Middleware(
             SecurityHeadersMiddleware, hsts=settings.https, form_targets=(settings.keycloak_url,)
         ),
@@ -69,8 +80,14 @@ def create_app(
             max_age=4 * 3600,
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers=errors.HANDLERS)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=errors.HANDLERS,
+        lifespan=lifespan,
+    )
     state = app.state
+    state.background = set()  # bridge.web.background: tasks kept until they end
     state.settings = settings
     state.gateway = gateway or StudentsGateway.service_account(*service_account)
     state.audit = AuditReader.service_account(*service_account)
@@ -89,5 +106,7 @@ def create_app(
     if settings.console_client_secret:
         state.console_oauth = console_oauth(settings)
         state.staff_sign_in = make_sign_in(settings)
-        state.console_box = SessionBox(settings.session_secret)
+        if not settings.console_session_secret:
+            raise SettingsError("the console needs UM_CONSOLE_SESSION_SECRET (README.md)")
+        state.console_box = SessionBox(settings.console_session_secret)
     return app

@@ -12,7 +12,9 @@ both mean the default.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,38 @@ DESK_HOURS = N_("du lundi au vendredi, de 9h à 17h")
 
 class SettingsError(RuntimeError):
     pass
+
+
+# What a cookie key must have (UM_SESSION_SECRET, UM_CONSOLE_SESSION_SECRET): README.md.
+SECRET_MIN_BYTES = 32
+SECRET_MIN_BITS = 128
+KEY_RECIPE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def estimated_bits(secret: str) -> float:
+    """A rough, documented estimate of a secret's entropy: the length times the Shannon
+    entropy of the characters' frequencies, a value made of one repeated part counting as
+    that part once. A random base64 or hex string scores about what it holds; repeats, runs
+    of one character and small alphabets score low."""
+    length = len(secret)
+    unit = next(
+        (secret[:size] for size in range(1, length) if secret == secret[:size] * (length // size)),
+        secret,
+    )
+    counts = Counter(unit).values()
+    return -len(unit) * sum(n / len(unit) * math.log2(n / len(unit)) for n in counts)
+
+
+def _strong_secret(name: str, value: str) -> str:
+    """The value, or SettingsError saying why it is refused (never the value itself)."""
+    size, bits = len(value.encode()), estimated_bits(value)
+    if size < SECRET_MIN_BYTES or bits < SECRET_MIN_BITS:
+        raise SettingsError(
+            f"{name} is too weak ({size} bytes, about {bits:.0f} bits estimated): it must have "
+            f"at least {SECRET_MIN_BYTES} bytes and {SECRET_MIN_BITS} bits (length x Shannon "
+            f"entropy of its characters); generate one with {KEY_RECIPE}"
+        )
+    return value
 
 
 def _get(env: Mapping[str, str], name: str, default: str) -> str:
@@ -70,6 +104,8 @@ class Settings:
     # The staff console (/console) exists when its client's secret is set.
     console_client_id: str = "bridge-console"
     console_client_secret: str | None = None
+    # Keys the console's encrypted cookie (required with the console; not the session's).
+    console_session_secret: str | None = None
     portal_url: str = "http://localhost:8000/portal"
     # Where activation and lost-password links land once the student is done: the
     # portal's login, so that the student signs in once with the new password.
@@ -103,6 +139,18 @@ class Settings:
                 + ", ".join(missing)
                 + " (see README.md, 'Configuration')"
             )
+        session_secret = _strong_secret("UM_SESSION_SECRET", env["UM_SESSION_SECRET"])
+        console_client_secret = env.get("UM_CONSOLE_CLIENT_SECRET") or None
+        console_session_secret = env.get("UM_CONSOLE_SESSION_SECRET") or None
+        if console_client_secret and not console_session_secret:
+            raise SettingsError(
+                "UM_CONSOLE_SESSION_SECRET is required with UM_CONSOLE_CLIENT_SECRET (it keys "
+                f"the console's cookie); generate one with {KEY_RECIPE}"
+            )
+        if console_session_secret:
+            _strong_secret("UM_CONSOLE_SESSION_SECRET", console_session_secret)
+            if console_session_secret == session_secret:
+                raise SettingsError("UM_CONSOLE_SESSION_SECRET must differ from UM_SESSION_SECRET")
         dev_mode = _flag(env.get("UM_DEV_MODE"))
         mail_dir = env.get("UM_MAIL_DIR")
         public_url = _get(env, "UM_BRIDGE_URL", "http://localhost:8000").rstrip("/")
@@ -123,7 +171,7 @@ class Settings:
             client_id=_get(env, "UM_BRIDGE_CLIENT_ID", "bridge"),
             client_secret=env["UM_BRIDGE_CLIENT_SECRET"],
             public_url=public_url,
-            session_secret=env["UM_SESSION_SECRET"],
+            session_secret=session_secret,
             university_name=_get(env, "UM_UNIVERSITY_NAME", UNIVERSITY_NAME),
             theme_dir=Path(_get(env, "UM_THEME_DIR", str(REPO_ROOT / "themes" / "um-activation"))),
             support_url=_get(env, "UM_SUPPORT_URL", "https://assistance.umontpellier.example/"),
@@ -132,7 +180,8 @@ class Settings:
             mail_dir=Path(mail_dir) if (dev_mode and mail_dir) else None,
             portal_client_secret=env.get("UM_PORTAL_CLIENT_SECRET") or None,
             console_client_id=_get(env, "UM_CONSOLE_CLIENT_ID", "bridge-console"),
-            console_client_secret=env.get("UM_CONSOLE_CLIENT_SECRET") or None,
+            console_client_secret=console_client_secret,
+            console_session_secret=console_session_secret,
             portal_url=_get(env, "UM_PORTAL_URL", f"{public_url}/portal").rstrip("/"),
             action_client_id=_get(env, "UM_ACTION_CLIENT_ID", "portal"),
             action_redirect_uri=_get(env, "UM_ACTION_REDIRECT_URI", f"{public_url}/portal/login"),

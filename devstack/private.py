@@ -21,6 +21,13 @@ CLIENT_SECRETS = (
     "UM_CONSOLE_CLIENT_SECRET",
     "UM_PROVISIONING_CLIENT_SECRET",
 )
+# The bridge's own cookie keys (never the realm's): README.md, "Configuration of the bridge".
+COOKIE_SECRETS = ("UM_SESSION_SECRET", "UM_CONSOLE_SESSION_SECRET")
+
+
+def cookie_secrets() -> dict[str, str]:
+    """Fresh, distinct keys for a bridge's cookies, as strong as bridge.settings demands."""
+    return {name: secrets.token_urlsafe(32) for name in COOKIE_SECRETS}
 
 
 @dataclass(frozen=True)

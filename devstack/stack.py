@@ -24,15 +24,16 @@ from devstack.admin import DevAdmin
 from devstack.demo import DemoAccount, load_demo
 from devstack.keycloak import REPO_ROOT, KeycloakInstance
 from devstack.mailsink import start_mail_sink
-from devstack.private import CLIENT_SECRETS
+from devstack.private import CLIENT_SECRETS, COOKIE_SECRETS
 from devstack.redis import RedisInstance
 
-SECRET_NAMES = (*CLIENT_SECRETS, "UM_SESSION_SECRET")
+SECRET_NAMES = (*CLIENT_SECRETS, *COOKIE_SECRETS)
 
 
 def load_or_create_secrets(path: Path) -> dict[str, str]:
-    """Random client secrets for the dev realm, kept so that restarts reuse them (the
-    realm is imported once, with the secrets of its first start)."""
+    """Random client secrets for the dev realm and the bridge's cookie keys, kept so that
+    restarts reuse them (the realm is imported once, with the secrets of its first start);
+    a name missing from an older file is added."""
     values: dict[str, str] = {}
     if path.is_file():
         for line in path.read_text().splitlines():

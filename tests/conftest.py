@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-import secrets
 import threading
 import time
 import uuid
@@ -24,7 +23,7 @@ from bridge.logconfig import LOG_CONFIG
 from bridge.settings import Settings, SmtpSettings
 from devstack.mailsink import start_mail_sink
 from devstack.ports import free_ports
-from devstack.private import private_keycloak
+from devstack.private import cookie_secrets, private_keycloak
 from devstack.redis import RedisInstance
 from tests.helpers.accounts import random_ine
 from tests.helpers.report import LINES, report
@@ -143,7 +142,7 @@ def bridge(stack: Stack) -> Iterator[Bridge]:
             "UM_BRIDGE_CLIENT_SECRET": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
             "UM_PORTAL_CLIENT_SECRET": stack.secrets["UM_PORTAL_CLIENT_SECRET"],
             "UM_CONSOLE_CLIENT_SECRET": stack.secrets["UM_CONSOLE_CLIENT_SECRET"],
-            "UM_SESSION_SECRET": secrets.token_urlsafe(32),
+            **cookie_secrets(),
             "UM_BRIDGE_URL": f"http://localhost:{port}",
             "UM_DEV_MODE": "true",
             "UM_MAIL_DIR": str(stack.mail_dir),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from enum import Enum
 
@@ -28,3 +29,17 @@ def ine_matches(ine: Ine, account: Account) -> bool:
     """Constant-time comparison: the time taken says nothing of how much matched."""
     expected = (account.ine or "").upper().encode()
     return hmac.compare_digest(ine.value.encode(), expected) and bool(expected)
+
+
+def ine_proof_digest(nonce: str) -> str:
+    """What the account keeps of a one-time INE proof: the browser holds the random nonce
+    (in its session), the account only this digest, so neither alone can forge the other."""
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def ine_proof_matches(nonce: str | None, account: Account) -> bool:
+    """The browser's nonce is the one the account is waiting for (constant time). A proof is
+    spent by the rescue-address write that uses it, or replaced by the next INE check."""
+    if not nonce or not account.ine_proof:
+        return False
+    return hmac.compare_digest(ine_proof_digest(nonce).encode(), account.ine_proof.encode())

@@ -45,3 +45,10 @@ class Unavailable:
     """Keycloak or its mail server failed at the step that mattered; nothing was counted."""
 
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Notified:
+    """A plain notice (no link) left for the rescue address. code: the notice's."""
+
+    code: str

@@ -1,15 +1,28 @@
 """Set the rescue email (activation step 4-1, once the INE is confirmed) and send the
-activation link to it (step 5). The limits are checked before the address is written: a
-new address with no mail to prove it would be half a step."""
+activation link to it (step 5).
+
+- The INE proof is good for one write: `grant_rescue_email_change` (after step 4) gives the
+  browser a random nonce and the account its digest; the write of step 4-1 checks it and
+  spends it in the same update, so a replayed session cookie finds nothing to match.
+- The limits are checked before the address is written: a new address with no mail to prove
+  it would be half a step. Keycloak mails the link to the address on file, so the address is
+  written first; if the mail does not leave, the previous address (and its verified flag) is
+  put back before answering, so that "nothing was changed" is true.
+- Once the link left for the new address, the previous one (if any, and different) gets a
+  short notice without a link; its failure is logged and changes nothing.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import secrets
 from collections.abc import Iterable
 from typing import Protocol
 
 from bridge.domain.accounts import Account
-from bridge.domain.errors import InvalidInput
+from bridge.domain.activation import ine_proof_digest, ine_proof_matches
+from bridge.domain.errors import InvalidInput, ServiceUnavailable
 from bridge.domain.rescue_email import validate_rescue_email
 from bridge.flows.action_links import (
     LinkPolicy,
@@ -21,11 +34,27 @@ from bridge.flows.action_links import (
 from bridge.flows.limits import release
 from bridge.flows.outcomes import Invalid, Limited, Refused, Sent, Unavailable
 
+log = logging.getLogger("bridge.flows.rescue_email")
+
+
+class IneProofs(Protocol):
+    async def record_ine_proof(self, account: Account, digest: str) -> None: ...
+
 
 class RescueEmailWriter(LinkSender, Protocol):
-    async def set_rescue_email(self, account: Account, address: str) -> None: ...
+    async def set_rescue_email(self, account: Account, address: str) -> None:
+        """Writes the address unverified and spends the pending INE proof, in one update."""
+
+    async def restore_rescue_email(
+        self, account: Account, address: str | None, *, verified: bool
+    ) -> None: ...
 
     async def reload(self, account: Account) -> Account | None: ...
+
+
+class ChangeNotices(Protocol):
+    async def rescue_email_replaced(self, account: Account, previous: str, new: str) -> None:
+        """A short notice to `previous` (no link); ServiceUnavailable if it cannot leave."""
 
 
 def valid_rescue_email(
@@ -38,20 +67,35 @@ def valid_rescue_email(
         return Invalid(error.code)
 
 
+async def grant_rescue_email_change(proofs: IneProofs, account: Account) -> str:
+    """After a confirmed INE: the nonce the browser keeps (in its session) to make one
+    rescue-address write; the account keeps its digest until that write."""
+    nonce = secrets.token_urlsafe(32)
+    await proofs.record_ine_proof(account, ine_proof_digest(nonce))
+    return nonce
+
+
 async def set_rescue_email_and_send(
     gateway: RescueEmailWriter,
     account: Account,
     address: str,
+    proof: str | None,
     policy: LinkPolicy,
     now: dt.datetime,
+    notices: ChangeNotices,
 ) -> Sent | Limited | Refused | Unavailable:
-    """`address` as valid_rescue_email() returned it. Refused codes: account.gone (deleted
-    or renamed meanwhile), account.active (activated meanwhile: lost password instead)."""
+    """`address` as valid_rescue_email() returned it, `proof` the nonce of
+    grant_rescue_email_change(), `account` read just now. Refused codes: account.active
+    (activated meanwhile: lost password instead), ine.proof (no proof, or one already spent
+    or replaced: the INE step again), account.gone (deleted or renamed meanwhile)."""
     if account.activated:
         return Refused("account.active")
+    if not ine_proof_matches(proof, account):
+        return Refused("ine.proof")
     reservation = await reserve_link(account, policy, now)
     if isinstance(reservation, Limited):
         return reservation
+    previous, previous_verified = account.rescue_email, account.rescue_email_verified
     try:
         await gateway.set_rescue_email(account, address)
         reloaded = await gateway.reload(account)
@@ -61,6 +105,20 @@ async def set_rescue_email_and_send(
     if reloaded is None:
         await release(policy.counters, reservation)
         return Refused("account.gone")
-    return await send_action_link(
+    outcome = await send_action_link(
         gateway, reloaded, LinkPurpose.ACTIVATION, policy, now, reservation
     )
+    if not isinstance(outcome, Sent):
+        try:
+            await gateway.restore_rescue_email(reloaded, previous, verified=previous_verified)
+        except ServiceUnavailable:
+            log.error("the previous rescue address could not be put back after a failed send")
+            raise
+        return outcome
+    if previous and previous.lower() != address.lower():
+        try:
+            await notices.rescue_email_replaced(reloaded, previous, address)
+        except ServiceUnavailable as error:
+            # The change stands (the link went to the new address); the log names no address.
+            log.warning("notice to the previous rescue address not sent: %s", error)
+    return outcome

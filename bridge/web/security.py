@@ -56,15 +56,19 @@ class SecurityHeadersMiddleware:
 
 
 class NoStoreMiddleware:
-    """Console pages hold personal data: never kept by a browser or a proxy cache."""
+    """Every page of the bridge may hold personal data (a typed INE or address, a masked
+    rescue address, the console's accounts): never kept by a browser or a proxy cache.
+    `exempt`: path prefixes that stay cacheable (static files, probes)."""
 
-    def __init__(self, app: ASGIApp, prefix: str) -> None:
+    def __init__(self, app: ASGIApp, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.prefix = prefix
+        self.exempt = exempt
+
+    def _exempt(self, path: str) -> bool:
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path == self.prefix or path.startswith(self.prefix + "/")):
+        if scope["type"] != "http" or self._exempt(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.console import StaffRecord
-from bridge.domain.errors import ServiceUnavailable
+from bridge.domain.errors import Conflict, ServiceUnavailable
+from bridge.flows.lost_password import Notice
 from bridge.gateway.keycloak import Imported, NewAccount
 
 
@@ -22,6 +23,7 @@ class MemoryGateway:
     records: list[tuple[str, StaffRecord]] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
     smtp_down: bool = False
+    lookups_down: bool = False  # the identity provider does not answer a search
     calls: list[str] = field(default_factory=list)
     changes: list[tuple[str, dict[str, tuple[object, object]]]] = field(default_factory=list)
 
@@ -51,10 +53,21 @@ class MemoryGateway:
         self.calls.append("record_mail_sent")
         self._change(account.id, last_mail_at=now)
 
+    # IneProofs
+    async def record_ine_proof(self, account: Account, digest: str) -> None:
+        self.calls.append("record_ine_proof")
+        self._change(account.id, ine_proof=digest)
+
     # RescueEmailWriter
     async def set_rescue_email(self, account: Account, address: str) -> None:
         self.calls.append("set_rescue_email")
-        self._change(account.id, rescue_email=address, rescue_email_verified=False)
+        self._change(account.id, rescue_email=address, rescue_email_verified=False, ine_proof=None)
+
+    async def restore_rescue_email(
+        self, account: Account, address: str | None, *, verified: bool
+    ) -> None:
+        self.calls.append("restore_rescue_email")
+        self._change(account.id, rescue_email=address or None, rescue_email_verified=verified)
 
     async def reload(self, account: Account) -> Account | None:
         return self.accounts.get(account.id)
@@ -123,6 +136,8 @@ class MemoryGateway:
         self.changes.append((user_id, changes))
 
     async def find_student(self, username: str) -> Account | None:
+        if self.lookups_down:
+            raise ServiceUnavailable("Keycloak down")
         return next((a for a in self.accounts.values() if a.username == username), None)
 
     async def identifier_holder(self, username: str) -> Account | None:
@@ -132,3 +147,38 @@ class MemoryGateway:
     async def has_password(self, user_id: str) -> bool:
         self.calls.append("has_password")
         return self.accounts[user_id].has_password
+
+    async def find_by_ine(self, ine: str) -> Account | None:
+        if self.lookups_down:
+            raise ServiceUnavailable("Keycloak down")
+        found = [a for a in self.accounts.values() if (a.ine or "").upper() == ine.upper()]
+        if len(found) > 1:
+            raise Conflict("several accounts share this ine")
+        return found[0] if found else None
+
+
+@dataclass
+class MemoryNotices:
+    """bridge.flows.lost_password's NoticeSender: what the SMTP relay would have sent."""
+
+    sent: list[tuple[str, Notice]] = field(default_factory=list)
+    smtp_down: bool = False
+
+    async def send_notice(self, account: Account, notice: Notice) -> None:
+        if self.smtp_down:
+            raise ServiceUnavailable("SMTP relay down")
+        self.sent.append((account.rescue_email or "", notice))
+
+
+@dataclass
+class MemoryChangeNotices:
+    """bridge.flows.rescue_email.ChangeNotices: what would have been mailed, or a relay
+    that is down."""
+
+    sent: list[tuple[str, str, str]] = field(default_factory=list)  # (username, to, new)
+    down: bool = False
+
+    async def rescue_email_replaced(self, account: Account, previous: str, new: str) -> None:
+        if self.down:
+            raise ServiceUnavailable("SMTP relay down")
+        self.sent.append((account.username, previous, new))

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import html
+import json
 import re
+import secrets
 import time
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
+import itsdangerous
 import pytest
 
+from bridge.domain.accounts import mask_email
 from bridge.domain.deadlines import PARIS
 from bridge.flows.counters import MemoryCounters
 from tests.helpers.accounts import attribute, ine_of
@@ -268,6 +273,144 @@ def test_change_of_rescue_email_after_the_ine(
     wait_for_mails(stack.mail_dir, address)
 
 
+def test_the_previous_address_is_told_of_the_change(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client, clock: Any
+) -> None:
+    """A short plain-text notice to the address that was on file: no link, the new address
+    masked only. The new address gets the activation link as usual."""
+    student = make_user(password=None)
+    old = student["email"]
+    with browser() as client:
+        start(client, bridge, student["username"])
+        clock(dt.datetime.now(PARIS) + dt.timedelta(minutes=2))  # past the resend interval
+        assert post(client, bridge, "/activation/ine", ine=ine_of(student)).status_code == 303
+        new = f"Nouvelle.{student['username']}@example.com"
+        done = post(client, bridge, "/activation/rescue-email", email=new, email_confirm=new)
+        assert done.headers["Location"] == "/activation/mail-sent"
+    wait_for_mails(stack.mail_dir, new)
+    notices = [m for m in wait_for_mails(stack.mail_dir, old, count=2) if not _is_action(m)]
+    assert len(notices) == 1
+    [notice] = notices
+    assert notice["Subject"] == "Votre compte informatique : adresse mail de secours modifiée"
+    assert notice.get_content_type() == "text/plain"
+    body = text_of(notice)
+    assert student["username"] in body and f"vient d'être remplacée par {mask_email(new)}" in body
+    assert new.lower() not in body.lower()
+    assert "http" not in body and "www." not in body  # no link to follow
+    stored = admin.get(f"/users/{student['id']}").json()
+    assert (stored["email"], stored["emailVerified"]) == (new.lower(), False)  # Keycloak lowercases
+
+
+def _is_action(message: Any) -> bool:
+    return "lien pour choisir votre mot de passe" in str(message["Subject"])
+
+
+def _ine_step_done(client: httpx.Client, bridge: Any, student: dict[str, Any]) -> httpx.Cookies:
+    """Steps 1 and 4 for a student without a rescue address; the session cookie as it is
+    then, copied (what an attacker who saved it holds)."""
+    assert start(client, bridge, student["username"]).headers["Location"] == "/activation/ine"
+    assert post(client, bridge, "/activation/ine", ine=ine_of(student)).status_code == 303
+    return httpx.Cookies(client.cookies)
+
+
+def _replay(bridge: Any, cookies: httpx.Cookies, csrf: str, address: str) -> httpx.Response:
+    with browser() as thief:
+        thief.cookies.update(cookies)
+        thief.um_csrf = csrf  # type: ignore[attr-defined]
+        return post(thief, bridge, "/activation/rescue-email", email=address, email_confirm=address)
+
+
+@pytest.mark.core
+def test_a_replayed_wizard_cookie_is_refused(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """The INE proof is good for one address write. The bridge is stateless, so the proof is
+    a nonce whose digest waits on the account (umIneProof) and is spent with the write: the
+    cookie saved after step 4, sent again after step 4-1, matches nothing."""
+    student = no_rescue_student(make_user)
+    with browser() as client:
+        saved = _ine_step_done(client, bridge, student)
+        assert attribute(admin, student["id"], "umIneProof")
+        address = f"vraie.{student['username']}@example.net"
+        done = post(
+            client, bridge, "/activation/rescue-email", email=address, email_confirm=address
+        )
+        assert done.headers["Location"] == "/activation/mail-sent"
+        csrf = client.um_csrf  # type: ignore[attr-defined]
+        after_step_5 = httpx.Cookies(client.cookies)
+    assert attribute(admin, student["id"], "umIneProof") is None  # spent with the write
+    wait_for_mails(stack.mail_dir, address)
+
+    thief = f"voleur.{student['username']}@example.net"
+    replayed = _replay(bridge, saved, csrf, thief)
+    assert replayed.status_code == 303 and replayed.headers["Location"] == "/activation"
+    # And the cookie the wizard left after step 5 no longer opens step 4-1 at all.
+    assert _replay(bridge, after_step_5, csrf, thief).headers["Location"] == "/activation"
+    stored = admin.get(f"/users/{student['id']}").json()
+    assert stored["email"] == address
+    time.sleep(1)
+    assert not mails_for(stack.mail_dir, thief)
+    assert len(mails_for(stack.mail_dir, address)) == 1  # no notice, no second link
+
+
+def test_a_new_ine_check_retires_the_previous_proof(
+    bridge: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """Two browsers prove the same INE: only the latest proof can write."""
+    student = no_rescue_student(make_user)
+    with browser() as first, browser() as second:
+        _ine_step_done(first, bridge, student)
+        _ine_step_done(second, bridge, student)
+        address = f"premier.{student['username']}@example.net"
+        stale = post(
+            first, bridge, "/activation/rescue-email", email=address, email_confirm=address
+        )
+        assert stale.headers["Location"] == "/activation"
+        assert not admin.get(f"/users/{student['id']}").json().get("email")
+        address = f"second.{student['username']}@example.net"
+        done = post(
+            second, bridge, "/activation/rescue-email", email=address, email_confirm=address
+        )
+        assert done.headers["Location"] == "/activation/mail-sent"
+
+
+def _session_cookie(secret: str, session: dict[str, Any]) -> str:
+    """What Starlette's SessionMiddleware sets: base64 JSON, signed and timestamped."""
+    payload = base64.b64encode(json.dumps(session).encode())
+    return itsdangerous.TimestampSigner(secret).sign(payload).decode()
+
+
+def test_a_forged_wizard_cookie_is_refused(
+    bridge: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """A wizard at step 4-1 written by hand: refused with a wrong signature (Starlette drops
+    the session), and refused with the right one too (a leaked UM_SESSION_SECRET): the
+    proof the account waits for is not in the cookie's gift."""
+    student = no_rescue_student(make_user)
+    with browser() as client:
+        start(client, bridge, student["username"])  # a real wizard, at step 4
+        assert post(client, bridge, "/activation/ine", ine=OTHER_STUDENTS_INE).status_code == 400
+        genuine = client.cookies["um_session"]
+    payload = genuine.split(".")[0]
+    session = json.loads(base64.b64decode(payload))
+    session["activation"]["ine_proof"] = secrets.token_urlsafe(32)
+    address = f"forge.{student['username']}@example.net"
+    form = {"csrf_token": session["csrf"], "email": address, "email_confirm": address}
+    secret = bridge.app.state.settings.session_secret
+    wrong_key = _session_cookie("not-the-bridge-key-" + secrets.token_urlsafe(32), session)
+    right_key = _session_cookie(secret, session)
+    # The tampered payload under the genuine timestamp and signature.
+    tampered = base64.b64encode(json.dumps(session).encode()).decode()
+    spliced = ".".join([tampered, *genuine.split(".")[1:]])
+    for forged in (wrong_key, spliced, right_key):
+        with browser() as forger:
+            forger.cookies.set("um_session", forged)
+            answer = forger.post(f"{bridge.url}/activation/rescue-email", data=form)
+        assert answer.status_code == 303 and answer.headers["Location"] == "/activation"
+    assert not admin.get(f"/users/{student['id']}").json().get("email")
+    assert attribute(admin, student["id"], "umIneProof") is None
+
+
 # --- after the link ----------------------------------------------------------------------
 
 
@@ -413,6 +556,65 @@ def test_smtp_down_gives_a_clear_page_and_consumes_nothing(
     wait_for_mails(stack.mail_dir, student["email"])
 
 
+def test_smtp_down_at_step_4_1_puts_the_previous_address_back(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client, clock: Any
+) -> None:
+    """Keycloak mails the link to the address on file, so the new address is written first;
+    when the mail cannot leave, the previous address and its verified flag are put back
+    before the 503, so that "Rien n'a été modifié" is true. The proof is spent all the same."""
+    student = make_user(password=None)  # a verified address on file
+    old = student["email"]
+    new = f"panne.{student['username']}@example.net"
+    with browser() as client:
+        start(client, bridge, student["username"])
+        wait_for_mails(stack.mail_dir, old)  # step 3's mail, before the sink stops
+        clock(dt.datetime.now(PARIS) + dt.timedelta(minutes=2))
+        assert post(client, bridge, "/activation/ine", ine=ine_of(student)).status_code == 303
+        with_proof = httpx.Cookies(client.cookies)
+        counters = [attribute(admin, student["id"], n) for n in ("umMailsSent", "umLastMailAt")]
+        assert counters[0]  # step 3's mail
+        stack.stop_smtp()
+        try:
+            answer = post(client, bridge, "/activation/rescue-email", email=new, email_confirm=new)
+        finally:
+            stack.start_smtp()
+        assert answer.status_code == 503
+        assert "Rien n'a été modifié" in text(answer)
+        csrf = client.um_csrf  # type: ignore[attr-defined]
+    stored = admin.get(f"/users/{student['id']}").json()
+    assert (stored["email"], stored["emailVerified"]) == (old, True)
+    attributes = stored.get("attributes") or {}
+    assert [attributes.get(n, [None])[0] for n in ("umMailsSent", "umLastMailAt")] == counters
+    assert "umIneProof" not in attributes
+    # The sink is back: the same cookie cannot try again without the INE.
+    assert _replay(bridge, with_proof, csrf, new).headers["Location"] == "/activation"
+    time.sleep(1)
+    assert not mails_for(stack.mail_dir, new) and len(mails_for(stack.mail_dir, old)) == 1
+
+
+def test_smtp_down_at_step_4_1_leaves_no_address_where_there_was_none(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    student = no_rescue_student(make_user)
+    with browser() as client:
+        _ine_step_done(client, bridge, student)
+        new = f"panne.{student['username']}@example.net"
+        stack.stop_smtp()
+        try:
+            answer = post(client, bridge, "/activation/rescue-email", email=new, email_confirm=new)
+        finally:
+            stack.start_smtp()
+    assert answer.status_code == 503
+    stored = admin.get(f"/users/{student['id']}").json()
+    assert not stored.get("email") and stored["emailVerified"] is False
+    assert "umMailsSent" not in (stored.get("attributes") or {})
+    with browser() as client:  # and the whole path works once the mail server is back
+        _ine_step_done(client, bridge, student)
+        done = post(client, bridge, "/activation/rescue-email", email=new, email_confirm=new)
+        assert done.headers["Location"] == "/activation/mail-sent"
+    wait_for_mails(stack.mail_dir, new)
+
+
 def test_per_address_limit(bridge: Any, make_user: Any) -> None:
     settings, counters = bridge.app.state.settings, bridge.app.state.counters
     # Fresh counters: the session's other tests posted from this address too.
@@ -449,8 +651,6 @@ def test_later_steps_without_a_wizard_go_back_to_step_1(bridge: Any, path: str) 
 @pytest.mark.anyio
 async def test_keycloak_down_gives_a_clear_503_page(free_port_url: str) -> None:
     """The bridge pointed at a port where no Keycloak answers."""
-    import secrets
-
     from bridge.app import create_app
     from bridge.settings import Settings
 
@@ -458,7 +658,7 @@ async def test_keycloak_down_gives_a_clear_503_page(free_port_url: str) -> None:
         {
             "UM_KEYCLOAK_URL": free_port_url,
             "UM_BRIDGE_CLIENT_SECRET": "x",
-            "UM_SESSION_SECRET": secrets.token_urlsafe(16),
+            "UM_SESSION_SECRET": secrets.token_urlsafe(32),
         }
     )
     transport = httpx.ASGITransport(app=create_app(settings))

@@ -86,6 +86,44 @@ def test_every_kind_of_bridge_answer_carries_the_headers(bridge: Any, make_user:
             assert answer.headers["cache-control"] == "no-store", path
 
 
+def assert_no_store(answer: httpx.Response, where: str) -> None:
+    assert answer.headers.get("cache-control") == "no-store", where
+    assert answer.headers.get("pragma") == "no-cache", where
+
+
+def test_every_student_page_is_no_store(bridge: Any, make_user: Any) -> None:
+    """Student pages echo what was typed (an INE, an address) and show a masked rescue
+    address: no browser or proxy cache may keep them. The stylesheet and the probes may."""
+    student = make_user(password=None, email=None, emailVerified=False)
+    with browser() as client:
+        for path in STUDENT_PAGES:
+            if path != "/healthz":
+                assert_no_store(client.get(f"{bridge.url}{path}"), path)
+        step_1 = client.get(f"{bridge.url}/activation")
+        token = csrf_token(step_1.text)
+        step_4 = client.post(
+            f"{bridge.url}/activation",
+            data={"csrf_token": token, "identifier": student["username"]},
+        )
+        assert_no_store(step_4, "step 2's redirect")
+        assert_no_store(client.get(f"{bridge.url}/activation/ine"), "step 4")
+        typed = client.post(
+            f"{bridge.url}/activation/ine", data={"csrf_token": token, "ine": "12345ABCDEF"}
+        )
+        assert typed.status_code == 400 and "12345ABCDEF" in typed.text  # echoed: not cached
+        assert_no_store(typed, "step 4 refused")
+        assert_no_store(client.get(f"{bridge.url}/activation/rescue-email"), "step 4-1")
+        lost = client.post(
+            f"{bridge.url}/lost-password", data={"csrf_token": token, "identifier": "x!"}
+        )
+        assert_no_store(lost, "lost password refused")
+        assert_no_store(client.post(f"{bridge.url}/activation", data={}), "a CSRF refusal")
+    for path in ("/healthz", "/static/theme/css/um.css"):
+        answer = httpx.get(f"{bridge.url}{path}")
+        assert answer.status_code == 200, path
+        assert "no-store" not in answer.headers.get("cache-control", ""), path
+
+
 def test_cookies_in_dev(bridge: Any, make_user: Any) -> None:
     """Dev serves http://localhost: no Secure flag (the browser would drop the cookie from
     plain HTTP), everything else as in production."""
@@ -117,7 +155,7 @@ async def test_cookies_are_secure_outside_dev(bridge: Any, make_user: Any) -> No
     with browser() as console:
         console_login(console, bridge.url, staff["username"], staff["password"])
         sealed = console.cookies.get(COOKIE, path="/console")
-    box = SessionBox(settings.session_secret)
+    box = SessionBox(settings.console_session_secret)
     session = box.open(sealed)
     assert session is not None
     stale = box.seal(dataclasses.replace(session, access_expires_at=time.time() - 1))

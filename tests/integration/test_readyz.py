@@ -20,7 +20,7 @@ async def test_readyz_refuses_a_wrong_client_secret(stack: Any) -> None:
         {
             "UM_KEYCLOAK_URL": stack.url,
             "UM_BRIDGE_CLIENT_SECRET": "wrong",
-            "UM_SESSION_SECRET": secrets.token_urlsafe(16),
+            "UM_SESSION_SECRET": secrets.token_urlsafe(32),
         }
     )
     transport = httpx.ASGITransport(app=create_app(settings))

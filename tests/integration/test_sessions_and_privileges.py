@@ -126,7 +126,7 @@ def test_a_planted_session_does_not_survive_the_console_login(
 
 
 def staff_token(bridge: Any, client: httpx.Client) -> str:
-    box = SessionBox(bridge.app.state.settings.session_secret)
+    box = SessionBox(bridge.app.state.settings.console_session_secret)
     session = box.open(client.cookies.get(COOKIE, path="/console"))
     assert session is not None
     return session.access_token

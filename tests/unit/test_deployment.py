@@ -56,6 +56,7 @@ def test_secrets_have_no_default(compose: dict[str, Any]) -> None:
         "UM_PORTAL_CLIENT_SECRET",
         "UM_CONSOLE_CLIENT_SECRET",
         "UM_SESSION_SECRET",
+        "UM_CONSOLE_SESSION_SECRET",
     ):
         assert re.search(r"\$\{" + name + r":\?", text), name
         assert not re.search(r"\$\{" + name + r":-", text), name

@@ -4,9 +4,19 @@ from pathlib import Path
 
 import pytest
 
-from bridge.settings import AdminSettings, JobSettings, Settings, SettingsError, SmtpSettings
+from bridge.settings import (
+    AdminSettings,
+    JobSettings,
+    Settings,
+    SettingsError,
+    SmtpSettings,
+    estimated_bits,
+)
 
-REQUIRED = {"UM_BRIDGE_CLIENT_SECRET": "s3cret", "UM_SESSION_SECRET": "k3y"}
+# Two keys as `secrets.token_urlsafe(32)` makes them (43 characters, 256 random bits).
+SESSION_KEY = "q0Zr8X4mVb1sJt7LcN9wYh2KdF5pGa3Ue6oTiRnBzQk"
+CONSOLE_KEY = "Hb7Nq2LxW9cVt4RzKm1Yp8Dg5Fs3Ja6Ue0oTiBnMhQw"
+REQUIRED = {"UM_BRIDGE_CLIENT_SECRET": "s3cret", "UM_SESSION_SECRET": SESSION_KEY}
 
 
 def test_defaults_follow_the_local_conventions() -> None:
@@ -25,6 +35,54 @@ def test_missing_secrets_are_named() -> None:
         Settings.from_env({})
     assert "UM_BRIDGE_CLIENT_SECRET" in str(error.value)
     assert "UM_SESSION_SECRET" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "k3y",  # short
+        "k" * 31 + "\u00e9",  # 32 bytes in UTF-8, but one character repeated
+        "a" * 64,  # long, one character
+        "ab" * 32,  # long, two characters: 64 bits
+        "password" * 4,  # 32 bytes, 7 characters: 90 bits
+        "x" * 40 + "abcdefghijklmnop",  # 56 bytes, 17 characters, mostly one: 101 bits
+        "0123456789abcdef" * 2,  # 32 bytes, 16 characters, but one part twice: 64 bits
+    ],
+)
+def test_a_weak_session_secret_is_refused_at_start_up(weak: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({**REQUIRED, "UM_SESSION_SECRET": weak})
+    message = str(error.value)
+    assert "UM_SESSION_SECRET is too weak" in message and "32 bytes" in message
+    assert "token_urlsafe(32)" in message  # how to make a good one
+    assert weak not in message  # never echoed
+
+
+def test_the_strength_rule() -> None:
+    """32 bytes or more, and length x Shannon entropy of the characters >= 128 bits."""
+    assert estimated_bits("") == 0
+    assert estimated_bits("a" * 100) == 0
+    assert estimated_bits("ab" * 16) == 2  # "ab" repeated: "ab" once
+    assert estimated_bits("0123456789abcdef" * 2) == 64
+    assert estimated_bits("abcabcabx") == pytest.approx(9 * 1.8911, abs=0.01)
+    hex_key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    assert estimated_bits(hex_key) > 128  # 64 hex characters (secrets.token_hex(32))
+    assert Settings.from_env({**REQUIRED, "UM_SESSION_SECRET": hex_key})
+    assert estimated_bits(SESSION_KEY) > 200
+
+
+def test_the_console_has_its_own_cookie_key() -> None:
+    console = {**REQUIRED, "UM_CONSOLE_CLIENT_SECRET": "c0ns0le"}
+    with pytest.raises(SettingsError, match="UM_CONSOLE_SESSION_SECRET is required"):
+        Settings.from_env(console)
+    with pytest.raises(SettingsError, match="must differ from UM_SESSION_SECRET"):
+        Settings.from_env({**console, "UM_CONSOLE_SESSION_SECRET": SESSION_KEY})
+    with pytest.raises(SettingsError, match="UM_CONSOLE_SESSION_SECRET is too weak"):
+        Settings.from_env({**console, "UM_CONSOLE_SESSION_SECRET": "k3y"})
+    settings = Settings.from_env({**console, "UM_CONSOLE_SESSION_SECRET": CONSOLE_KEY})
+    assert (settings.session_secret, settings.console_session_secret) == (SESSION_KEY, CONSOLE_KEY)
+    # Without the console, none is needed.
+    assert Settings.from_env(REQUIRED).console_session_secret is None
 
 
 def test_mail_viewer_only_in_dev_mode(tmp_path: Path) -> None:

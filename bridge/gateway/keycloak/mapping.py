@@ -45,6 +45,7 @@ FIELDS: Mapping[str, Field] = {
     "valid_until": Field("validUntil", attribute=True),
     # Admin-only bookkeeping of the bridge and the jobs.
     "last_mail_at": Field("umLastMailAt", attribute=True),
+    "ine_proof": Field("umIneProof", attribute=True),
     "reminder_sent_for": Field("umReminderSentFor", attribute=True),
     "staff_action": Field("umStaffAction", attribute=True),
     "locale": Field("locale", attribute=True),
@@ -123,6 +124,7 @@ def account_from_representation(rep: Representation, *, has_password: bool = Fal
         required_actions=required_actions_of(rep.get("requiredActions") or ()),
         has_password=has_password,
         last_mail_at=_instant(get(rep, "last_mail_at")),
+        ine_proof=get(rep, "ine_proof") or None,
     )
 
 
@@ -150,6 +152,13 @@ def put(rep: Representation, name: str, value: object) -> None:
         return
     values = [_text(v) for v in value] if isinstance(value, tuple) else [_text(value)]
     rep.setdefault("attributes", {})[where.key] = values
+
+
+def drop(rep: Representation, name: str) -> None:
+    """Remove a domain field's attribute from a representation (a PUT then deletes it)."""
+    where = FIELDS[name]
+    assert where.attribute, name
+    (rep.get("attributes") or {}).pop(where.key, None)
 
 
 def changed_rescue_email(rep: Representation, address: str, *, verified: bool) -> None:

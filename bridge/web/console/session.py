@@ -2,8 +2,9 @@
 their own (the bridge keeps no server-side state, and the tokens do not fit beside the
 rest of the signed session cookie).
 
-Fernet (AES-128-CBC + HMAC-SHA256) with a key derived from the bridge's session secret:
-the browser holds the tokens but can neither read nor alter them.
+Fernet (AES-128-CBC + HMAC-SHA256) with a key derived from the console's own secret
+(`UM_CONSOLE_SESSION_SECRET`, not the signed session's): the browser holds the tokens but
+can neither read nor alter them.
 """
 
 from __future__ import annotations

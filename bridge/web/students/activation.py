@@ -18,18 +18,24 @@ from bridge.domain.identifiers import normalize_identifier
 from bridge.flows.action_links import LinkPurpose, send_action_link
 from bridge.flows.ine_check import check_ine
 from bridge.flows.outcomes import Invalid, Limited, Refused, Sent, Unavailable
-from bridge.flows.rescue_email import set_rescue_email_and_send, valid_rescue_email
+from bridge.flows.rescue_email import (
+    grant_rescue_email_change,
+    set_rescue_email_and_send,
+    valid_rescue_email,
+)
 from bridge.i18n import N_, gettext
 from bridge.web.answers import limit_page, unavailable
 from bridge.web.requests import (
     counters_of,
     field,
     link_policy_of,
+    mailer_of,
     now_of,
     posted_form,
     settings_of,
     students_of,
 )
+from bridge.web.students.notices import MailedNotices
 from bridge.web.students.wizard import Wizard, forget
 from bridge.web.templating import render
 
@@ -198,7 +204,8 @@ async def ine(request: Request) -> Response:
     if isinstance(outcome, Invalid):
         context = {"error": gettext(ERRORS[outcome.code]), "value": raw}
         return render(request, "activation_ine.html", context, 400)
-    wizard.touch(now_of(request), ine_ok=account.id).save(request.session)
+    proof = await grant_rescue_email_change(students_of(request), account)
+    wizard.touch(now_of(request), ine_proof=proof).save(request.session)
     return RedirectResponse("/activation/rescue-email", status_code=303)
 
 
@@ -229,8 +236,21 @@ async def rescue_email(request: Request) -> Response:
     if account is None:
         return _restart()
     outcome = await set_rescue_email_and_send(
-        students_of(request), account, address, link_policy_of(request), now_of(request)
+        students_of(request),
+        account,
+        address,
+        wizard.ine_proof,
+        link_policy_of(request),
+        now_of(request),
+        MailedNotices(mailer_of(request), settings_of(request)),
     )
     if isinstance(outcome, Refused):
-        return _already_active(request) if outcome.code == "account.active" else _restart()
+        if outcome.code == "account.active":
+            return _already_active(request)
+        forget(request.session)  # a spent or replaced proof: the INE step again, from step 1
+        return _restart()
+    if not isinstance(outcome, Limited):
+        # Written (or written and put back): the proof is spent, this copy of it is useless.
+        wizard = wizard.touch(now_of(request), ine_proof=None)
+        wizard.save(request.session)
     return _mail_answer(request, wizard, outcome)

@@ -1,23 +1,39 @@
-"""Lost password (seed 004 steps 2-4, seed 000): by identifier or INE, a day-bounded link
-to the rescue email; without one, the in-person desk or the support form."""
+"""Lost password (seed 004 steps 2-3, seed 000): by identifier or INE, a day-bounded link to
+the rescue email; without one, the in-person desk or the support form.
+
+The page reveals nothing about accounts (docs/lost-password.md, docs/security.md): once the
+input is well formed, everyone gets the same redirect and the same page, at once; finding the
+account and mailing it (bridge.flows.lost_password) run afterwards, off the request path, so
+that neither the answer nor its duration depends on what matched."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bridge.domain.accounts import Account
-from bridge.domain.errors import Conflict, InvalidInput
-from bridge.domain.identifiers import normalize_identifier
-from bridge.domain.ine import looks_like_ine, parse_ine
-from bridge.flows.action_links import LinkPurpose, send_action_link
-from bridge.flows.outcomes import Limited, Unavailable
+from bridge.domain.deadlines import end_of_day
+from bridge.flows.lost_password import Login, Notice, Recovery, parse_login, recover
+from bridge.flows.outcomes import Invalid, Limited, Notified, Refused, Sent, Unavailable
+from bridge.gateway.smtp import Mailer
 from bridge.i18n import N_, gettext
-from bridge.web.answers import limit_page, unavailable
-from bridge.web.requests import field, link_policy_of, now_of, posted_form, students_of
+from bridge.settings import Settings
+from bridge.web.background import run_in_background
+from bridge.web.requests import (
+    field,
+    link_policy_of,
+    mailer_of,
+    now_of,
+    posted_form,
+    settings_of,
+    students_of,
+)
 from bridge.web.templating import render
+
+log = logging.getLogger("bridge.web.lost_password")
 
 SESSION_KEY = "lost_password"
 RESTART = "/lost-password"
@@ -34,12 +50,77 @@ ERRORS = {
     "ine.check_key": N_("Ce numéro INE n'est pas valide : vérifiez le dernier caractère."),
 }
 
+# The notices: plain text, no link, nothing but what the owner of the address needs.
+NOTICES = {
+    Notice.SEE_THE_DESK: (
+        N_("Mot de passe oublié : rendez-vous à l'accueil"),
+        N_(
+            "Bonjour,\n\n"
+            "Une demande de nouveau mot de passe a été faite pour le compte informatique "
+            "associé à cette adresse.\n\n"
+            "Cette adresse mail de secours n'a pas encore été vérifiée : aucun lien ne peut "
+            "y être envoyé. Présentez-vous à l'accueil, %(desk_room)s (%(desk_hours)s), "
+            "muni(e) de votre carte d'étudiant : le personnel vérifiera votre identité et "
+            "réinitialisera votre compte. Vous pouvez aussi utiliser le formulaire "
+            "d'assistance : %(support_url)s\n\n"
+            "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n"
+        ),
+    ),
+    Notice.ACCOUNT_EXPIRED: (
+        N_("Mot de passe oublié : votre compte informatique est désactivé"),
+        N_(
+            "Bonjour,\n\n"
+            "Une demande de nouveau mot de passe a été faite pour votre compte informatique "
+            "%(username)s. Ce compte est désactivé : il a expiré, ou il a été suspendu. Aucun "
+            "lien ne peut être envoyé.\n\n"
+            "Vos données sont conservées : le compte sera réactivé automatiquement lors de "
+            "votre réinscription. Si vous êtes inscrit(e) pour l'année en cours (frais de "
+            "scolarité réglés), contactez votre service de scolarité afin qu'il réinitialise "
+            "votre compte.\n\n"
+            "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n"
+        ),
+    ),
+}
 
-async def _find(raw: str, request: Request) -> Account | None:
-    """An INE when it is shaped like one (its check key verified), else an identifier."""
-    if looks_like_ine(raw):
-        return await students_of(request).find_by_ine(parse_ine(raw).value)
-    return await students_of(request).find_student(normalize_identifier(raw))
+
+class MailedNotices:
+    """bridge.flows.lost_password's NoticeSender: the SMTP relay, in the catalogue's words."""
+
+    def __init__(self, mailer: Mailer, settings: Settings) -> None:
+        self.mailer = mailer
+        self.settings = settings
+
+    async def send_notice(self, account: Account, notice: Notice) -> None:
+        subject, body = NOTICES[notice]
+        values = {
+            "username": account.username,
+            "desk_room": gettext(self.settings.desk_room),
+            "desk_hours": gettext(self.settings.desk_hours),
+            "support_url": self.settings.support_url,
+        }
+        await self.mailer.send(account.rescue_email or "", gettext(subject), gettext(body) % values)
+
+
+def log_recovery(outcome: Recovery) -> None:
+    """What happened, by code only: no identifier, INE or address."""
+    if isinstance(outcome, Sent):
+        log.info("lost password: link sent")
+    elif isinstance(outcome, Notified | Refused | Limited):
+        kind = {Notified: "notice sent", Refused: "nothing sent", Limited: "limited"}
+        log.info("lost password: %s (%s)", kind[type(outcome)], outcome.code)
+    elif isinstance(outcome, Unavailable):
+        log.warning("lost password: nothing sent, service unavailable; nothing counted")
+
+
+def start_recovery(request: Request, login: Login, now: dt.datetime) -> None:
+    work = recover(
+        students_of(request),
+        MailedNotices(mailer_of(request), settings_of(request)),
+        login,
+        link_policy_of(request),
+        now,
+    )
+    run_in_background(request, "lost password", work, log_recovery)
 
 
 async def lost_password(request: Request) -> Response:
@@ -49,44 +130,21 @@ async def lost_password(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     raw = field(form, "login", 64)
-    try:
-        account = await _find(raw, request)
-    except InvalidInput as error:
-        context = {"error": gettext(ERRORS[error.code]), "value": raw}
+    login = parse_login(raw)
+    if isinstance(login, Invalid):
+        # A typo says nothing about accounts: the form comes back with its message.
+        context = {"error": gettext(ERRORS[login.code]), "value": raw}
         return render(request, "lost_password.html", context, 400)
-    except Conflict:
-        return render(request, "lost_password_desk.html")
-    if account is None:
-        return render(request, "lost_password_unknown.html", status_code=404)
-    if not account.enabled:
-        return render(request, "account_expired.html", {"account": account}, status_code=403)
-    if not account.has_rescue_email:
-        # Nothing more about the account: only where to go.
-        return render(request, "lost_password_desk.html")
     now = now_of(request)
-    outcome = await send_action_link(
-        students_of(request), account, LinkPurpose.LOST_PASSWORD, link_policy_of(request), now
-    )
-    if isinstance(outcome, Limited):
-        return limit_page(request, outcome, RESTART)
-    if isinstance(outcome, Unavailable):
-        raise unavailable(outcome)
-    request.session[SESSION_KEY] = {
-        "masked": outcome.masked_address,
-        "deadline": outcome.deadline.isoformat(),
-        "t": now.timestamp(),
-    }
+    start_recovery(request, login, now)
+    request.session[SESSION_KEY] = {"t": now.timestamp()}
     return RedirectResponse("/lost-password/mail-sent", status_code=303)
 
 
 async def mail_sent(request: Request) -> Response:
+    """The one answer, whatever matched."""
     state = request.session.get(SESSION_KEY)
-    if not isinstance(state, dict) or (
-        now_of(request).timestamp() - state.get("t", 0) > MAX_AGE.total_seconds()
-    ):
+    now = now_of(request)
+    if not isinstance(state, dict) or now.timestamp() - state.get("t", 0) > MAX_AGE.total_seconds():
         return RedirectResponse(RESTART, status_code=303)
-    return render(
-        request,
-        "lost_password_mail_sent.html",
-        {"masked": state["masked"], "deadline": dt.datetime.fromisoformat(state["deadline"])},
-    )
+    return render(request, "lost_password_mail_sent.html", {"deadline": end_of_day(now)})

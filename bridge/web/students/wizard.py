@@ -18,7 +18,9 @@ class Wizard:
     touched: float  # POSIX seconds of the last step
     masked: str | None = None  # once a mail left: where to, masked
     deadline: str | None = None  # and until when its link is valid (ISO, Europe/Paris)
-    ine_ok: str | None = None  # the account whose INE was confirmed
+    # After a confirmed INE: the nonce of the one-time proof (bridge.flows.rescue_email);
+    # the account holds its digest until one rescue-address write spends it.
+    ine_proof: str | None = None
 
     @classmethod
     def start(cls, user_id: str, username: str, now: dt.datetime) -> Wizard:
@@ -45,7 +47,8 @@ class Wizard:
 
     @property
     def ine_confirmed(self) -> bool:
-        return self.ine_ok == self.user_id
+        """Whether step 4-1 may be shown; whether it may write is the account's to say."""
+        return bool(self.ine_proof)
 
     @property
     def mail_deadline(self) -> dt.datetime | None:

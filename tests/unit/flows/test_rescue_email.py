@@ -1,10 +1,12 @@
-"""bridge.flows.rescue_email: the address is validated, written only when a mail may go,
-and the activation link then goes to it."""
+"""bridge.flows.rescue_email: the address is validated, written only when a mail may go and
+with a proof of the INE that one write spends, put back when the mail cannot leave, and
+the previous address told of the change."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from typing import Any
 
 import pytest
@@ -14,9 +16,13 @@ from bridge.domain.deadlines import PARIS
 from bridge.domain.ratelimits import Limits
 from bridge.flows.action_links import LinkPolicy
 from bridge.flows.counters import MemoryCounters
-from bridge.flows.outcomes import Invalid, Limited, Refused, Sent
-from bridge.flows.rescue_email import set_rescue_email_and_send, valid_rescue_email
-from tests.helpers.memory_gateway import MemoryGateway
+from bridge.flows.outcomes import Invalid, Limited, Refused, Sent, Unavailable
+from bridge.flows.rescue_email import (
+    grant_rescue_email_change,
+    set_rescue_email_and_send,
+    valid_rescue_email,
+)
+from tests.helpers.memory_gateway import MemoryChangeNotices, MemoryGateway
 
 pytestmark = pytest.mark.anyio
 
@@ -32,6 +38,27 @@ BASE = Account("u1", "adupont001", True)
 
 def student(**fields: Any) -> Account:
     return dataclasses.replace(BASE, **fields)
+
+
+async def proven(gateway: MemoryGateway, account: Account) -> tuple[Account, str]:
+    """The account as step 4-1 reads it once the INE was confirmed, and the browser's nonce."""
+    gateway.add(account)
+    nonce = await grant_rescue_email_change(gateway, account)
+    gateway.calls.clear()
+    return gateway.accounts[account.id], nonce
+
+
+async def write(
+    gateway: MemoryGateway,
+    account: Account,
+    proof: str | None,
+    address: str = "a@example.org",
+    notices: MemoryChangeNotices | None = None,
+    links: LinkPolicy | None = None,
+) -> Sent | Limited | Refused | Unavailable:
+    return await set_rescue_email_and_send(
+        gateway, account, address, proof, links or policy(), NOW, notices or MemoryChangeNotices()
+    )
 
 
 @pytest.mark.parametrize(
@@ -52,31 +79,137 @@ def test_a_valid_address_comes_back_normalised() -> None:
     assert address == "A.Dupont@example.org"
 
 
+async def test_the_account_keeps_only_a_digest_of_the_proof() -> None:
+    gateway = MemoryGateway()
+    account, nonce = await proven(gateway, student())
+    assert account.ine_proof and len(account.ine_proof) == 64
+    assert nonce not in account.ine_proof
+
+
 async def test_written_then_mailed() -> None:
     gateway = MemoryGateway()
-    account = gateway.add(student())
-    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", policy(), NOW)
+    account, nonce = await proven(gateway, student())
+    outcome = await write(gateway, account, nonce)
     assert isinstance(outcome, Sent)
     assert gateway.calls == ["set_rescue_email", "send_action_mail", "record_mail_sent"]
     assert gateway.accounts["u1"].rescue_email == "a@example.org"
     assert not gateway.accounts["u1"].rescue_email_verified
+    assert gateway.accounts["u1"].ine_proof is None  # spent with the write
 
 
-async def test_limited_writes_nothing() -> None:
+async def test_the_proof_is_good_for_one_write() -> None:
+    """The same nonce again (a replayed session cookie), even an hour later: refused."""
     gateway = MemoryGateway()
-    account = gateway.add(student())
-    links = policy()
-    await links.counters.take(f"mail:day:u1:{NOW.date().isoformat()}", 1, 3600)  # used up:
-    links = LinkPolicy(Limits(mails_per_day=1), links.counters, links.client_id, links.redirect_uri)
-    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", links, NOW)
-    assert outcome == Limited("mail.daily_limit")
+    account, nonce = await proven(gateway, student())
+    assert isinstance(await write(gateway, account, nonce), Sent)
+    gateway.calls.clear()
+    later = dataclasses.replace(gateway.accounts["u1"], last_mail_at=None)
+    gateway.add(later)
+    outcome = await write(gateway, later, nonce, address="thief@example.org")
+    assert outcome == Refused("ine.proof")
+    assert gateway.calls == []
+    assert gateway.accounts["u1"].rescue_email == "a@example.org"
+
+
+@pytest.mark.parametrize("proof", [None, "", "forged-nonce"])
+async def test_no_proof_or_a_wrong_one_writes_nothing(proof: str | None) -> None:
+    gateway = MemoryGateway()
+    account, _ = await proven(gateway, student())
+    assert await write(gateway, account, proof) == Refused("ine.proof")
     assert gateway.calls == []
     assert gateway.accounts["u1"].rescue_email is None
 
 
+async def test_an_account_without_a_pending_proof_writes_nothing() -> None:
+    gateway = MemoryGateway()
+    account = gateway.add(student())
+    assert await write(gateway, account, "any-nonce") == Refused("ine.proof")
+    assert gateway.calls == []
+
+
+async def test_a_new_ine_check_replaces_the_previous_proof() -> None:
+    gateway = MemoryGateway()
+    _, first = await proven(gateway, student())
+    second = await grant_rescue_email_change(gateway, gateway.accounts["u1"])
+    account = gateway.accounts["u1"]
+    assert await write(gateway, account, first) == Refused("ine.proof")
+    assert isinstance(await write(gateway, account, second), Sent)
+
+
+async def test_limited_writes_nothing_and_keeps_the_proof() -> None:
+    gateway = MemoryGateway()
+    account, nonce = await proven(gateway, student())
+    links = LinkPolicy(Limits(mails_per_day=1), MemoryCounters(), "portal", "https://x/")
+    await links.counters.take(f"mail:day:u1:{NOW.date().isoformat()}", 1, 3600)  # used up
+    outcome = await write(gateway, account, nonce, links=links)
+    assert outcome == Limited("mail.daily_limit")
+    assert gateway.calls == []
+    assert gateway.accounts["u1"].rescue_email is None
+    assert gateway.accounts["u1"].ine_proof == account.ine_proof
+
+
 async def test_an_activated_account_is_refused() -> None:
     gateway = MemoryGateway()
-    account = gateway.add(student(has_password=True))
-    outcome = await set_rescue_email_and_send(gateway, account, "a@example.org", policy(), NOW)
-    assert outcome == Refused("account.active")
+    account, nonce = await proven(gateway, student(has_password=True))
+    assert await write(gateway, account, nonce) == Refused("account.active")
     assert gateway.calls == []
+
+
+@pytest.mark.parametrize(
+    ("previous", "verified"), [("old@example.org", True), ("old@example.org", False), (None, False)]
+)
+async def test_smtp_down_puts_the_previous_address_back(
+    previous: str | None, verified: bool
+) -> None:
+    gateway = MemoryGateway(smtp_down=True)
+    notices = MemoryChangeNotices()
+    account, nonce = await proven(
+        gateway, student(rescue_email=previous, rescue_email_verified=verified)
+    )
+    outcome = await write(gateway, account, nonce, notices=notices)
+    assert isinstance(outcome, Unavailable)
+    assert gateway.calls == ["set_rescue_email", "send_action_mail", "restore_rescue_email"]
+    after = gateway.accounts["u1"]
+    assert (after.rescue_email, after.rescue_email_verified) == (previous, verified)
+    assert after.last_mail_at is None  # nothing recorded (the counters: test_action_links)
+    assert after.ine_proof is None  # the attempt spent the proof all the same
+    assert notices.sent == []
+    gateway.smtp_down = False
+    assert await write(gateway, after, nonce) == Refused("ine.proof")
+
+
+async def test_the_previous_address_is_told_of_the_change() -> None:
+    gateway = MemoryGateway()
+    notices = MemoryChangeNotices()
+    account, nonce = await proven(
+        gateway, student(rescue_email="old@example.org", rescue_email_verified=True)
+    )
+    outcome = await write(gateway, account, nonce, address="new@example.org", notices=notices)
+    assert isinstance(outcome, Sent)
+    assert notices.sent == [("adupont001", "old@example.org", "new@example.org")]
+
+
+@pytest.mark.parametrize("previous", [None, "", "A@Example.org"])
+async def test_no_notice_without_a_previous_address_or_for_the_same_one(
+    previous: str | None,
+) -> None:
+    gateway = MemoryGateway()
+    notices = MemoryChangeNotices()
+    account, nonce = await proven(gateway, student(rescue_email=previous))
+    assert isinstance(await write(gateway, account, nonce, notices=notices), Sent)
+    assert notices.sent == []
+
+
+async def test_a_notice_that_cannot_leave_does_not_undo_the_change(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gateway = MemoryGateway()
+    notices = MemoryChangeNotices(down=True)
+    account, nonce = await proven(gateway, student(rescue_email="old@example.org"))
+    with caplog.at_level(logging.WARNING):
+        outcome = await write(gateway, account, nonce, address="new@example.org", notices=notices)
+    assert isinstance(outcome, Sent)
+    assert gateway.accounts["u1"].rescue_email == "new@example.org"
+    assert "restore_rescue_email" not in gateway.calls
+    assert "notice to the previous rescue address not sent" in caplog.text
+    assert "old@example.org" not in caplog.text and "new@example.org" not in caplog.text

@@ -1,0 +1,41 @@
+"""The notices the bridge mails itself through the SMTP relay (Keycloak sends the action
+links): plain text, no link, in the reader's language."""
+
+from __future__ import annotations
+
+from bridge.domain.accounts import Account, mask_email
+from bridge.gateway.smtp import Mailer
+from bridge.i18n import N_, gettext
+from bridge.settings import Settings
+
+REPLACED_SUBJECT = N_("Votre compte informatique : adresse mail de secours modifiée")
+REPLACED_BODY = N_(
+    "Bonjour,\n\n"
+    "L'adresse mail de secours du compte informatique %(username)s vient d'être remplacée "
+    "par %(masked)s. Cette adresse-ci ne recevra plus les liens d'activation ni ceux de mot "
+    "de passe perdu.\n\n"
+    "Si vous êtes à l'origine de ce changement, vous n'avez rien à faire.\n\n"
+    "Sinon, présentez-vous à l'accueil (%(desk_room)s, %(desk_hours)s) muni(e) de votre "
+    "carte d'étudiant ou d'une pièce d'identité.\n\n"
+    "%(university)s\n"
+)
+
+
+class MailedNotices:
+    """bridge.flows.rescue_email.ChangeNotices, through the bridge's relay."""
+
+    def __init__(self, mailer: Mailer, settings: Settings) -> None:
+        self.mailer = mailer
+        self.settings = settings
+
+    async def rescue_email_replaced(self, account: Account, previous: str, new: str) -> None:
+        """To the previous address: the new one masked only, and nothing to click."""
+        values = {
+            "username": account.username,
+            "masked": mask_email(new),
+            "desk_room": gettext(self.settings.desk_room),
+            "desk_hours": gettext(self.settings.desk_hours),
+            "university": gettext(self.settings.university_name),
+        }
+        subject = gettext(REPLACED_SUBJECT) % values
+        await self.mailer.send(previous, subject, gettext(REPLACED_BODY) % values)
