@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -68,6 +69,33 @@ async def reserve_link(
     return await reserve_mail(policy.counters, account, now, policy.limits)
 
 
+async def mail_under(
+    reservation: Reservation,
+    policy: LinkPolicy,
+    sender: LinkSender,
+    account: Account,
+    now: dt.datetime,
+    mail: Awaitable[None],
+) -> Unavailable | None:
+    """Send `mail` under a reservation of the limits: given back if nothing left (refused
+    by Keycloak, SMTP down, anything unplanned); then the time of the last mail recorded
+    for staff. Unavailable when the service failed; None when the mail went."""
+    try:
+        await mail
+    except ServiceUnavailable as error:
+        await release(policy.counters, reservation)
+        return Unavailable(str(error))
+    except BaseException:
+        await release(policy.counters, reservation)
+        raise
+    try:
+        await sender.record_mail_sent(account, now)
+    except DomainError:
+        # The mail is gone and counted: only the staff's "last mail" misses it.
+        log.warning("mail sent but its time could not be recorded on the account")
+    return None
+
+
 async def send_action_link(
     sender: LinkSender,
     account: Account,
@@ -83,24 +111,20 @@ async def send_action_link(
         if isinstance(reserved, Limited):
             return reserved
         reservation = reserved
-    try:
-        await sender.send_action_mail(
+    failed = await mail_under(
+        reservation,
+        policy,
+        sender,
+        account,
+        now,
+        sender.send_action_mail(
             account,
             policy.actions(purpose),
             lifespan=seconds_until_end_of_day(now),
             client_id=policy.client_id,
             redirect_uri=policy.redirect_uri,
-        )
-    except ServiceUnavailable as error:
-        await release(policy.counters, reservation)
-        return Unavailable(str(error))
-    except BaseException:
-        # Refused by Keycloak, or anything unplanned: nothing was sent, nothing is counted.
-        await release(policy.counters, reservation)
-        raise
-    try:
-        await sender.record_mail_sent(account, now)
-    except DomainError:
-        # The mail is gone and counted: only the staff's "last mail" misses it.
-        log.warning("action mail sent but its time could not be recorded on the account")
+        ),
+    )
+    if failed:
+        return failed
     return Sent(mask_email(account.rescue_email or ""), end_of_day(now))

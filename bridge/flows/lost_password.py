@@ -23,17 +23,17 @@ from enum import Enum
 from typing import Protocol
 
 from bridge.domain.accounts import Account
-from bridge.domain.errors import Conflict, DomainError, InvalidInput, ServiceUnavailable
+from bridge.domain.errors import Conflict, InvalidInput, ServiceUnavailable
 from bridge.domain.identifiers import normalize_identifier
 from bridge.domain.ine import looks_like_ine, parse_ine
 from bridge.flows.action_links import (
     LinkPolicy,
     LinkPurpose,
     LinkSender,
+    mail_under,
     reserve_link,
     send_action_link,
 )
-from bridge.flows.limits import release
 from bridge.flows.outcomes import Invalid, Limited, Notified, Refused, Sent, Unavailable
 
 log = logging.getLogger("bridge.flows.lost_password")
@@ -127,16 +127,9 @@ async def _notify(
     reservation = await reserve_link(account, policy, now)
     if isinstance(reservation, Limited):
         return reservation
-    try:
-        await notices.send_notice(account, notice)
-    except ServiceUnavailable as error:
-        await release(policy.counters, reservation)
-        return Unavailable(str(error))
-    except BaseException:
-        await release(policy.counters, reservation)
-        raise
-    try:
-        await gateway.record_mail_sent(account, now)
-    except DomainError:
-        log.warning("notice sent but its time could not be recorded on the account")
+    failed = await mail_under(
+        reservation, policy, gateway, account, now, notices.send_notice(account, notice)
+    )
+    if failed:
+        return failed
     return Notified(notice.value)
