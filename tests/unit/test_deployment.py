@@ -14,9 +14,25 @@ from devstack.keycloak import KEYCLOAK_VERSION
 ROOT = Path(__file__).resolve().parents[2]
 
 
+class StrictLoader(yaml.SafeLoader):
+    """Refuses a key given twice in one mapping, as Docker Compose does (PyYAML would keep
+    the last one silently)."""
+
+
+def _no_duplicates(loader: StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+    twice = {key for key in keys if keys.count(key) > 1 and key != "<<"}
+    if twice:
+        raise yaml.constructor.ConstructorError(None, None, f"keys given twice: {twice}")
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return dict(yaml.safe_load((ROOT / "docker-compose.yml").read_text()))
+    return dict(yaml.load((ROOT / "docker-compose.yml").read_text(), Loader=StrictLoader))  # noqa: S506 - a SafeLoader
 
 
 def test_keycloak_is_the_pinned_version_in_production_mode(compose: dict[str, Any]) -> None:
