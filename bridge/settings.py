@@ -12,6 +12,7 @@ both mean the default.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 import os
 from collections import Counter
@@ -85,6 +86,20 @@ def _keycloak_url(env: Mapping[str, str]) -> str:
 
 def _realm(env: Mapping[str, str]) -> str:
     return _get(env, "UM_REALM", "um")
+
+
+def _trusted_proxies(raw: str) -> tuple[str, ...]:
+    """Addresses or networks; never "everyone": with `*` uvicorn believes the left-most
+    X-Forwarded-For entry, which the client writes itself."""
+    proxies = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            network = ipaddress.ip_network(proxy, strict=False)
+        except ValueError as error:
+            raise SettingsError(f"UM_TRUSTED_PROXIES: {proxy!r} is not an address") from error
+        if network.prefixlen == 0:
+            raise SettingsError("UM_TRUSTED_PROXIES must name the proxies, not every address")
+    return proxies
 
 
 @dataclass(frozen=True)
@@ -165,6 +180,10 @@ class Settings:
             address_limit = (int(requests), int(window or "600"))
         except ValueError as error:
             raise SettingsError(f"a rate-limit variable is not a whole number: {error}") from error
+        counts = (limits.mails_per_day, limits.ine_failures_per_day, limits.mails_per_minute)
+        if min(*counts, *address_limit) < 1 or limits.resend_interval.total_seconds() < 0:
+            # A zero window divides by zero; a zero ceiling refuses everyone, for ever.
+            raise SettingsError("rate limits must be positive (UM_RESEND_INTERVAL may be 0)")
         return cls(
             keycloak_url=_keycloak_url(env),
             realm=_realm(env),
@@ -196,9 +215,7 @@ class Settings:
             desk_room=_get(env, "UM_DESK_ROOM", DESK_ROOM),
             desk_hours=_get(env, "UM_DESK_HOURS", DESK_HOURS),
             redis_url=env.get("UM_REDIS_URL") or None,
-            trusted_proxies=tuple(
-                p.strip() for p in env.get("UM_TRUSTED_PROXIES", "").split(",") if p.strip()
-            ),
+            trusted_proxies=_trusted_proxies(env.get("UM_TRUSTED_PROXIES", "")),
         )
 
     @property

@@ -45,6 +45,13 @@ class RedisInstance:
     def start(self, timeout: float = 30.0) -> None:
         if self.process and self.process.poll() is None:
             return
+        if self._pong():
+            # Debian's package starts a system Redis on 6379 where systemd runs: answering
+            # in our place, it would keep counters across `make dev --fresh` unnoticed.
+            raise RedisRunnerError(
+                f"something already answers on port {self.port} (a system Redis?): stop it "
+                "or choose another port (UM_REDIS_PORT)"
+            )
         self.directory.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv
@@ -74,7 +81,7 @@ class RedisInstance:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RedisRunnerError(f"redis-server exited; see {self.log_path}")
-            if self._pong():
+            if self._pong() and self.process.poll() is None:
                 return
             time.sleep(0.1)
         self.stop()

@@ -7,6 +7,7 @@ address by its network (an IPv6 address by its /64: one host owns the whole pref
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from bridge.domain.accounts import Account
 from bridge.domain.deadlines import PARIS, seconds_until_end_of_day
+from bridge.domain.errors import ServiceUnavailable
 from bridge.domain.ratelimits import Limits
 from bridge.flows.counters import CounterStore
 from bridge.flows.outcomes import Limited
@@ -41,23 +43,31 @@ def mails_today_key(account_id: str, now: dt.datetime) -> str:
 
 
 async def release(store: CounterStore, reservation: Reservation) -> None:
+    """Best effort, every unit: a store that fails half-way must not keep the rest."""
     for key in reservation.keys:
-        await store.give_back(key)
+        with contextlib.suppress(ServiceUnavailable):
+            await store.give_back(key)
     for key, at in reservation.spaced:
-        await store.unspace(key, at)
+        with contextlib.suppress(ServiceUnavailable):
+            await store.unspace(key, at)
 
 
 async def _take_all(
     store: CounterStore, wanted: list[tuple[str, int, int, str]]
 ) -> Reservation | Limited:
-    """Each (key, limit, window, code) in turn; on the first refusal, give back the others."""
+    """Each (key, limit, window, code) in turn; on the first refusal, or the store failing,
+    give back what was taken."""
     taken: list[str] = []
-    for key, limit, window, code in wanted:
-        wait = await store.take(key, limit, window)
-        if wait is not None:
-            await release(store, Reservation(tuple(taken)))
-            return Limited(code, wait if code == "mail.busy" else None)
-        taken.append(key)
+    try:
+        for key, limit, window, code in wanted:
+            wait = await store.take(key, limit, window)
+            if wait is not None:
+                await release(store, Reservation(tuple(taken)))
+                return Limited(code, wait if code == "mail.busy" else None)
+            taken.append(key)
+    except BaseException:
+        await release(store, Reservation(tuple(taken)))
+        raise
     return Reservation(tuple(taken))
 
 
@@ -75,18 +85,23 @@ async def reserve_mail(
         wait = await store.space(gap_key, at, gap)
         if wait is not None:
             return Limited("mail.too_soon", wait)
-    counted = await _take_all(
-        store,
-        [
-            (
-                mails_today_key(account.id, now),
-                limits.mails_per_day,
-                _rest_of_day(now),
-                "mail.daily_limit",
-            ),
-            (f"mail:realm:{minute}", limits.mails_per_minute, 61, "mail.busy"),
-        ],
-    )
+    try:
+        counted = await _take_all(
+            store,
+            [
+                (
+                    mails_today_key(account.id, now),
+                    limits.mails_per_day,
+                    _rest_of_day(now),
+                    "mail.daily_limit",
+                ),
+                (f"mail:realm:{minute}", limits.mails_per_minute, 61, "mail.busy"),
+            ],
+        )
+    except BaseException:
+        if gap > 0:
+            await release(store, Reservation((), ((gap_key, at),)))
+        raise
     if isinstance(counted, Limited):
         if gap > 0:
             await store.unspace(gap_key, at)

@@ -75,6 +75,16 @@ async def grant_rescue_email_change(proofs: IneProofs, account: Account) -> str:
     return nonce
 
 
+async def _put_back(
+    gateway: RescueEmailWriter, account: Account, previous: str | None, verified: bool
+) -> None:
+    try:
+        await gateway.restore_rescue_email(account, previous, verified=verified)
+    except ServiceUnavailable:
+        log.error("the previous rescue address could not be put back after a failed send")
+        raise
+
+
 async def set_rescue_email_and_send(
     gateway: RescueEmailWriter,
     account: Account,
@@ -98,22 +108,24 @@ async def set_rescue_email_and_send(
     previous, previous_verified = account.rescue_email, account.rescue_email_verified
     try:
         await gateway.set_rescue_email(account, address)
-        reloaded = await gateway.reload(account)
     except BaseException:
         await release(policy.counters, reservation)
         raise
-    if reloaded is None:
-        await release(policy.counters, reservation)
-        return Refused("account.gone")
-    outcome = await send_action_link(
-        gateway, reloaded, LinkPurpose.ACTIVATION, policy, now, reservation
-    )
+    try:
+        reloaded = await gateway.reload(account)
+        if reloaded is None:
+            await release(policy.counters, reservation)
+            return Refused("account.gone")
+        outcome = await send_action_link(
+            gateway, reloaded, LinkPurpose.ACTIVATION, policy, now, reservation
+        )
+    except BaseException:
+        # Refused by Keycloak (the account disabled meanwhile, say) or anything unplanned:
+        # the address goes back too, so that "nothing changed" stays true.
+        await _put_back(gateway, account, previous, previous_verified)
+        raise
     if not isinstance(outcome, Sent):
-        try:
-            await gateway.restore_rescue_email(reloaded, previous, verified=previous_verified)
-        except ServiceUnavailable:
-            log.error("the previous rescue address could not be put back after a failed send")
-            raise
+        await _put_back(gateway, reloaded, previous, previous_verified)
         return outcome
     if previous and previous.lower() != address.lower():
         try:

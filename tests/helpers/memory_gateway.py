@@ -11,7 +11,7 @@ from typing import Any
 
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.console import StaffRecord
-from bridge.domain.errors import Conflict, ServiceUnavailable
+from bridge.domain.errors import Conflict, Rejected, ServiceUnavailable
 from bridge.flows.lost_password import Notice
 from bridge.gateway.keycloak import Imported, NewAccount
 
@@ -23,6 +23,7 @@ class MemoryGateway:
     records: list[tuple[str, StaffRecord]] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
     smtp_down: bool = False
+    refuse_sends: bool = False  # the identity provider refuses (a 400): not an outage
     lookups_down: bool = False  # the identity provider does not answer a search
     calls: list[str] = field(default_factory=list)
     changes: list[tuple[str, dict[str, tuple[object, object]]]] = field(default_factory=list)
@@ -47,6 +48,8 @@ class MemoryGateway:
         self.calls.append("send_action_mail")
         if self.smtp_down:
             raise ServiceUnavailable("SMTP down")
+        if self.refuse_sends:
+            raise Rejected("User is disabled")
         self.mails.append((account.id, actions, lifespan, client_id, redirect_uri))
 
     async def record_mail_sent(self, account: Account, now: dt.datetime) -> None:

@@ -221,3 +221,30 @@ def test_smtp_empty_variables_mean_the_default() -> None:
 def test_smtp_port_must_be_a_number() -> None:
     with pytest.raises(SettingsError, match="UM_SMTP_PORT"):
         SmtpSettings.from_env({"UM_SMTP_PORT": "smtp"})
+
+
+@pytest.mark.parametrize("proxies", ["*", "0.0.0.0/0", "::/0", "proxy.example"])
+def test_trusted_proxies_name_the_proxies_never_everyone(proxies: str) -> None:
+    with pytest.raises(SettingsError, match="UM_TRUSTED_PROXIES"):
+        Settings.from_env({**REQUIRED, "UM_TRUSTED_PROXIES": proxies})
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    env = {**REQUIRED, "UM_TRUSTED_PROXIES": "10.0.0.5, 2001:db8::/64"}
+    assert Settings.from_env(env).trusted_proxies == ("10.0.0.5", "2001:db8::/64")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("UM_ADDRESS_LIMIT", "30/0"),
+        ("UM_ADDRESS_LIMIT", "0/600"),
+        ("UM_MAILS_PER_DAY", "0"),
+        ("UM_MAILS_PER_MINUTE", "-1"),
+        ("UM_INE_FAILURES_PER_DAY", "0"),
+        ("UM_RESEND_INTERVAL", "-5"),
+    ],
+)
+def test_limits_must_be_positive(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match="positive"):
+        Settings.from_env({**REQUIRED, name: value})

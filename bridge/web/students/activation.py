@@ -72,6 +72,17 @@ def _already_active(request: Request) -> Response:
     return render(request, "activation_already_active.html", status_code=409)
 
 
+def _not_for_this_account(request: Request, account: Account) -> Response | None:
+    """Steps 4 and 4-1 once the account changed under the wizard: activated meanwhile (it
+    never changes its rescue email this way: lost password), or disabled (expired)."""
+    branch = branch_for(account)
+    if branch is Branch.ALREADY_ACTIVE:
+        return _already_active(request)
+    if branch is Branch.EXPIRED:
+        return render(request, "account_expired.html", {"account": account}, status_code=403)
+    return None
+
+
 async def _current_account(request: Request, wizard: Wizard) -> Account | None:
     """The wizard's account read again; None (and the wizard dropped) if it changed hands."""
     account = await students_of(request).find_student(wizard.username)
@@ -188,9 +199,9 @@ async def ine(request: Request) -> Response:
     account = await _current_account(request, wizard)
     if account is None:
         return _restart()
-    if branch_for(account) is Branch.ALREADY_ACTIVE:
-        # An activated account never gets to change its rescue email this way.
-        return _already_active(request)
+    refused = _not_for_this_account(request, account)
+    if refused:
+        return refused
     raw = field(form, "ine", 32)
     outcome = await check_ine(
         counters_of(request),
@@ -235,6 +246,9 @@ async def rescue_email(request: Request) -> Response:
     account = await _current_account(request, wizard)
     if account is None:
         return _restart()
+    refused = _not_for_this_account(request, account)
+    if refused:
+        return refused
     outcome = await set_rescue_email_and_send(
         students_of(request),
         account,

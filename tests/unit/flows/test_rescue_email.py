@@ -13,6 +13,7 @@ import pytest
 
 from bridge.domain.accounts import Account
 from bridge.domain.deadlines import PARIS
+from bridge.domain.errors import Rejected
 from bridge.domain.ratelimits import Limits
 from bridge.flows.action_links import LinkPolicy
 from bridge.flows.counters import MemoryCounters
@@ -213,3 +214,16 @@ async def test_a_notice_that_cannot_leave_does_not_undo_the_change(
     assert "restore_rescue_email" not in gateway.calls
     assert "notice to the previous rescue address not sent" in caplog.text
     assert "old@example.org" not in caplog.text and "new@example.org" not in caplog.text
+
+
+async def test_a_refused_send_puts_the_previous_address_back_and_counts_nothing() -> None:
+    gateway = MemoryGateway(refuse_sends=True)
+    links = policy()
+    account, nonce = await proven(
+        gateway, student(rescue_email="old@example.org", rescue_email_verified=True)
+    )
+    with pytest.raises(Rejected):
+        await write(gateway, account, nonce, links=links)
+    after = gateway.accounts["u1"]
+    assert (after.rescue_email, after.rescue_email_verified) == ("old@example.org", True)
+    assert await links.counters.count(f"mail:day:u1:{NOW.date().isoformat()}") == 0
