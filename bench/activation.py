@@ -74,10 +74,12 @@ def direct_path(admin: httpx.Client, username: str, portal: str) -> float:
         json=["UPDATE_PASSWORD"],
     ).raise_for_status()
     # What the bridge then records for staff: the time of the last mail (its counters are
-    # in Redis), written as an attributes-only update.
-    attributes = admin.get(f"/users/{user['id']}").json().get("attributes") or {}
+    # in Redis), an update with the attributes and the profile's own fields only.
+    rep = admin.get(f"/users/{user['id']}").json()
+    attributes = rep.get("attributes") or {}
     attributes["umLastMailAt"] = [dt.datetime.now(dt.UTC).isoformat()]
-    admin.put(f"/users/{user['id']}", json={"attributes": attributes}).raise_for_status()
+    profile = {k: rep[k] for k in ("username", "email", "firstName", "lastName") if k in rep}
+    admin.put(f"/users/{user['id']}", json={**profile, "attributes": attributes}).raise_for_status()
     return time.perf_counter() - started
 
 
