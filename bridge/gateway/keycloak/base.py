@@ -19,6 +19,7 @@ from bridge.gateway.keycloak.mapping import (
     account_from_representation,
     attribute,
     put,
+    repair_single_values,
     required_action_names,
     required_actions_of,
 )
@@ -123,6 +124,7 @@ class Gateway:
             before = copy.deepcopy(rep)
             rep.setdefault("attributes", {})
             mutate(rep)
+            repair_single_values(rep)
             changed = {key: value for key, value in rep.items() if before.get(key) != value}
             if changed:
                 # The user profile wants its own fields in every update (measured: without

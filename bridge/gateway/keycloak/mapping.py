@@ -52,6 +52,22 @@ FIELDS: Mapping[str, Field] = {
 }
 
 
+# Attributes that hold one value. Keycloak has no compare-and-set: concurrent writes of one
+# attribute can leave it with several values, after which it refuses every update of the
+# account (error-invalid-multivalued-size) until one is kept.
+MULTIVALUED = {"affiliations"}
+SINGLE_VALUED = {f.key for name, f in FIELDS.items() if f.attribute and name not in MULTIVALUED}
+
+
+def repair_single_values(rep: Representation) -> None:
+    """Keep the first value of a single-valued attribute that has several."""
+    attributes = rep.get("attributes") or {}
+    for key in SINGLE_VALUED & set(attributes):
+        values = attributes[key]
+        if isinstance(values, list) and len(values) > 1:
+            attributes[key] = values[:1]
+
+
 def attribute(name: str) -> str:
     """The user-profile attribute behind a domain field (for attribute searches)."""
     found = FIELDS[name]

@@ -188,14 +188,20 @@ class ProvisioningGateway(Gateway):
     async def disable_expired(self, account: Account) -> bool:
         """Disable and end every session; False when it was already disabled (another
         run got there first). Deletes nothing."""
+        already = False
+
+        def mutate(rep: Representation) -> None:
+            nonlocal already
+            already = not get(rep, "enabled")
+            put(rep, "enabled", False)
+
+        # Only what changed goes (bridge.gateway.keycloak.base): `enabled`, and an attribute
+        # that concurrent writes left multi-valued, repaired (Keycloak refuses any update of
+        # such an account, measured: error-invalid-multivalued-size).
+        await self._update(account.id, mutate)
+        if already:
+            return False
         with domain_errors():
-            rep = await self._admin.a_get_user(account.id)
-            if not get(rep, "enabled"):
-                return False
-            # Only `enabled`: whatever else changed meanwhile stays as it is.
-            change: Representation = {}
-            put(change, "enabled", False)
-            await self._admin.a_update_user(account.id, change)
             # Disabling does not end sessions: log out, so that refresh tokens die too.
             await self._admin.a_user_logout(account.id)
         return True

@@ -136,3 +136,21 @@ def test_an_activation_key_rides_in_the_import() -> None:
 def test_attribute_searches_name_declared_attributes() -> None:
     assert attribute("ine") == "ine" and attribute("student_number") == "supannEtuId"
     assert all(f.key for f in FIELDS.values())
+
+
+def test_a_single_valued_attribute_left_multi_valued_is_repaired() -> None:
+    """Concurrent writes can leave one attribute with two values, and Keycloak then refuses
+    every update of the account: the next write keeps one value."""
+    from bridge.gateway.keycloak.mapping import repair_single_values
+
+    rep = {
+        "attributes": {
+            "umLastMailAt": ["2026-09-03T08:00:00+00:00", "2026-09-03T08:00:01+00:00"],
+            "eduPersonAffiliation": ["student", "member"],
+        }
+    }
+    repair_single_values(rep)
+    assert rep["attributes"] == {
+        "umLastMailAt": ["2026-09-03T08:00:00+00:00"],
+        "eduPersonAffiliation": ["student", "member"],  # multivalued by design
+    }
