@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from bridge.domain.accounts import Account, RequiredAction, StudentRecord
-from bridge.domain.errors import Conflict
+from bridge.domain.errors import Conflict, Rejected
 from bridge.gateway.keycloak.base import Gateway
 from bridge.gateway.keycloak.errors import domain_errors
 from bridge.gateway.keycloak.mapping import (
@@ -198,7 +198,12 @@ class ProvisioningGateway(Gateway):
         # Only what changed goes (bridge.gateway.keycloak.base): `enabled`, and an attribute
         # that concurrent writes left multi-valued, repaired (Keycloak refuses any update of
         # such an account, measured: error-invalid-multivalued-size).
-        await self._update(account.id, mutate)
+        try:
+            await self._update(account.id, mutate)
+        except Rejected:
+            # A concurrent write left an attribute multi-valued just after our read: the
+            # next read sees it, and the update repairs it.
+            await self._update(account.id, mutate)
         if already:
             return False
         with domain_errors():
