@@ -102,6 +102,37 @@ def _trusted_proxies(raw: str) -> tuple[str, ...]:
     return proxies
 
 
+def _limits(env: Mapping[str, str]) -> Limits:
+    """docs/security.md, "No lockout by a stranger": what each number stands for."""
+
+    def number(name: str, default: int) -> int:
+        return int(_get(env, name, str(default)))
+
+    def seconds(name: str, default: dt.timedelta) -> dt.timedelta:
+        return dt.timedelta(seconds=number(name, int(default.total_seconds())))
+
+    if env.get("UM_INE_FAILURES_PER_DAY"):
+        # Ignoring it would leave the operator believing in a limit that no longer exists.
+        raise SettingsError(
+            "UM_INE_FAILURES_PER_DAY no longer exists: wrong INEs are counted per network "
+            "(UM_INE_FAILURES_PER_NETWORK), then spaced (UM_INE_BACKOFF, UM_BACKOFF_CAP); "
+            "see docs/security.md"
+        )
+    base = Limits()
+    return Limits(
+        mails_per_network=number("UM_MAILS_PER_NETWORK", base.mails_per_network),
+        mails_per_day=number("UM_MAILS_PER_DAY", base.mails_per_day),
+        resend_interval=seconds("UM_RESEND_INTERVAL", base.resend_interval),
+        ine_failures_per_network=number(
+            "UM_INE_FAILURES_PER_NETWORK", base.ine_failures_per_network
+        ),
+        ine_backoff=seconds("UM_INE_BACKOFF", base.ine_backoff),
+        backoff_cap=seconds("UM_BACKOFF_CAP", base.backoff_cap),
+        lookups_per_hour=number("UM_LOOKUPS_PER_HOUR", base.lookups_per_hour),
+        mails_per_minute=number("UM_MAILS_PER_MINUTE", base.mails_per_minute),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     keycloak_url: str
@@ -171,19 +202,24 @@ class Settings:
         public_url = _get(env, "UM_BRIDGE_URL", "http://localhost:8000").rstrip("/")
         requests, _, window = _get(env, "UM_ADDRESS_LIMIT", "30/600").partition("/")
         try:
-            limits = Limits(
-                mails_per_day=int(_get(env, "UM_MAILS_PER_DAY", "5")),
-                resend_interval=dt.timedelta(seconds=int(_get(env, "UM_RESEND_INTERVAL", "60"))),
-                ine_failures_per_day=int(_get(env, "UM_INE_FAILURES_PER_DAY", "5")),
-                mails_per_minute=int(_get(env, "UM_MAILS_PER_MINUTE", "600")),
-            )
+            limits = _limits(env)
             address_limit = (int(requests), int(window or "600"))
         except ValueError as error:
             raise SettingsError(f"a rate-limit variable is not a whole number: {error}") from error
-        counts = (limits.mails_per_day, limits.ine_failures_per_day, limits.mails_per_minute)
-        if min(*counts, *address_limit) < 1 or limits.resend_interval.total_seconds() < 0:
+        counts = (
+            limits.mails_per_network,
+            limits.mails_per_day,
+            limits.ine_failures_per_network,
+            limits.lookups_per_hour,
+            limits.mails_per_minute,
+            int(limits.backoff_cap.total_seconds()),
+        )
+        intervals = (limits.resend_interval, limits.ine_backoff)
+        if min(*counts, *address_limit) < 1 or min(intervals) < dt.timedelta(0):
             # A zero window divides by zero; a zero ceiling refuses everyone, for ever.
-            raise SettingsError("rate limits must be positive (UM_RESEND_INTERVAL may be 0)")
+            raise SettingsError(
+                "rate limits must be positive (UM_RESEND_INTERVAL and UM_INE_BACKOFF may be 0)"
+            )
         return cls(
             keycloak_url=_keycloak_url(env),
             realm=_realm(env),

@@ -37,6 +37,8 @@ class LinkPolicy:
     redirect_uri: str
     # The deployment's IT charter, accepted on the activation path when it has one.
     charter: bool = False
+    # Who asks: the client's address (each network has its own allowance per account).
+    requester: str = "unknown"
 
     def actions(self, purpose: LinkPurpose) -> tuple[RequiredAction, ...]:
         if purpose is LinkPurpose.ACTIVATION:
@@ -66,7 +68,7 @@ async def reserve_link(
     account: Account, policy: LinkPolicy, now: dt.datetime
 ) -> Reservation | Limited:
     """A link to this account, within its limits: kept if the link goes, else released."""
-    return await reserve_mail(policy.counters, account, now, policy.limits)
+    return await reserve_mail(policy.counters, account, now, policy.limits, policy.requester)
 
 
 async def mail_under(

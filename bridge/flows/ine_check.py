@@ -23,14 +23,21 @@ class IneConfirmed:
 
 
 async def check_ine(
-    counters: CounterStore, account: Account, typed: str, *, now: dt.datetime, limits: Limits
+    counters: CounterStore,
+    account: Account,
+    typed: str,
+    *,
+    now: dt.datetime,
+    limits: Limits,
+    requester: str,
 ) -> IneConfirmed | Limited | Invalid:
-    """Invalid codes: ine.format, ine.check_key (not counted), ine.mismatch (counted)."""
+    """`requester`: the client's address (its network has its own allowance)."""
+    # Invalid codes: ine.format, ine.check_key (not counted), ine.mismatch (counted).
     try:
         given = parse_ine(typed)
     except InvalidInput as error:
         return Invalid(error.code)
-    attempt = await reserve_ine_attempt(counters, account, now, limits)
+    attempt = await reserve_ine_attempt(counters, account, now, limits, requester)
     if isinstance(attempt, Limited):
         return attempt
     if not ine_matches(given, account):

@@ -72,29 +72,35 @@ async def _take_all(
 
 
 async def reserve_mail(
-    store: CounterStore, account: Account, now: dt.datetime, limits: Limits
+    store: CounterStore, account: Account, now: dt.datetime, limits: Limits, requester: str
 ) -> Reservation | Limited:
-    """An action mail to this account, now: the day's count, the gap since the last one,
-    the realm's budget for this minute."""
+    """An action mail to this account, now, asked from `requester` (a client address): the
+    interval since the account's last mail (doubling through the day), the requester's
+    network's allowance on this account, the account's ceiling, the realm's budget for
+    this minute."""
     if seconds_until_end_of_day(now) < 1:
         return Limited("mail.day_over")
-    minute = now.astimezone(dt.UTC).strftime("%Y%m%d%H%M")
+    day, minute = _day(now), now.astimezone(dt.UTC).strftime("%Y%m%d%H%M")
+    today = mails_today_key(account.id, now)
+    # Read apart from the reservation: a race can only shorten one interval by a doubling.
+    gap = limits.mail_interval(await store.count(today))
     gap_key, at = f"mail:gap:{account.id}", now.timestamp()
-    gap = int(limits.resend_interval.total_seconds())
     if gap > 0:
         wait = await store.space(gap_key, at, gap)
         if wait is not None:
             return Limited("mail.too_soon", wait)
+    rest = _rest_of_day(now)
     try:
         counted = await _take_all(
             store,
             [
                 (
-                    mails_today_key(account.id, now),
-                    limits.mails_per_day,
-                    _rest_of_day(now),
-                    "mail.daily_limit",
+                    f"mail:net:{account.id}:{_digest(network_of(requester))}:{day}",
+                    limits.mails_per_network,
+                    rest,
+                    "mail.network_limit",
                 ),
+                (today, limits.mails_per_day, rest, "mail.daily_limit"),
                 (f"mail:realm:{minute}", limits.mails_per_minute, 61, "mail.busy"),
             ],
         )
@@ -110,14 +116,56 @@ async def reserve_mail(
 
 
 async def reserve_ine_attempt(
-    store: CounterStore, account: Account, now: dt.datetime, limits: Limits
+    store: CounterStore, account: Account, now: dt.datetime, limits: Limits, requester: str
 ) -> Reservation | Limited:
-    """One INE attempt on this account today, taken before comparing (so that parallel
-    guesses cannot all pass the check) and given back when the INE was right."""
-    key = f"ine:fail:{account.id}:{_day(now)}"
-    return await _take_all(
-        store, [(key, limits.ine_failures_per_day, _rest_of_day(now), "ine.locked")]
+    """One INE attempt on this account, taken before comparing (so that parallel guesses
+    cannot all pass the check) and given back when the INE was right: within the
+    requester's network's allowance for today, and past as many failures on the account,
+    one try per doubling interval."""
+    day, rest = _day(now), _rest_of_day(now)
+    failures = f"ine:fail:{account.id}:{day}"
+    mine = await _take_all(
+        store,
+        [
+            (
+                f"ine:net:{account.id}:{_digest(network_of(requester))}:{day}",
+                limits.ine_failures_per_network,
+                rest,
+                "ine.locked",
+            )
+        ],
     )
+    if isinstance(mine, Limited):
+        return mine
+    try:
+        # Every try is recorded, so that the first one past the allowance waits too.
+        gap = limits.ine_interval(await store.count(failures))
+        gap_key, at = f"ine:gap:{account.id}", now.timestamp()
+        wait = await store.space(gap_key, at, gap)
+        if wait is not None:
+            await release(store, mine)
+            return Limited("ine.wait", wait)
+        # Counted without a ceiling of its own: the doubling interval is the account's.
+        await store.take(failures, 2**31, rest)
+    except BaseException:
+        await release(store, mine)
+        raise
+    return Reservation((*mine.keys, failures), ((gap_key, at),))
+
+
+async def reserve_lookup(
+    store: CounterStore, typed: str, now: dt.datetime, limits: Limits
+) -> Reservation | Limited:
+    """Lost password: one lookup of what was typed (an identifier or an INE, known or not),
+    this hour."""
+    hour = int(now.timestamp()) // 3600
+    key = f"lookup:{_digest(typed)}:{hour}"
+    return await _take_all(store, [(key, limits.lookups_per_hour, 3600, "lookup.limit")])
+
+
+def _digest(value: str) -> str:
+    """Keys never hold an address, identifier or INE in clear."""
+    return hashlib.sha256(value.encode()).hexdigest()[:24]
 
 
 def network_of(address: str) -> str:
@@ -136,6 +184,5 @@ async def allow_address(
 ) -> Limited | None:
     """Form posts per client network, in fixed windows."""
     slot = int(now.timestamp()) // window
-    digest = hashlib.sha256(network_of(address).encode()).hexdigest()[:24]
-    wait = await store.take(f"addr:{digest}:{slot}", requests, window)
+    wait = await store.take(f"addr:{_digest(network_of(address))}:{slot}", requests, window)
     return Limited("address", wait) if wait is not None else None

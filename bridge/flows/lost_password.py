@@ -34,6 +34,7 @@ from bridge.flows.action_links import (
     reserve_link,
     send_action_link,
 )
+from bridge.flows.limits import release, reserve_lookup
 from bridge.flows.outcomes import Invalid, Limited, Notified, Refused, Sent, Unavailable
 
 log = logging.getLogger("bridge.flows.lost_password")
@@ -92,6 +93,12 @@ async def recover(
     now: dt.datetime,
 ) -> Recovery:
     try:
+        looked_up = await reserve_lookup(policy.counters, login.value, now, policy.limits)
+    except ServiceUnavailable as error:
+        return Unavailable(str(error))
+    if isinstance(looked_up, Limited):
+        return looked_up  # before any admin call: hammering one value costs Keycloak nothing
+    try:
         if login.is_ine:
             account = await gateway.find_by_ine(login.value)
         else:
@@ -99,6 +106,7 @@ async def recover(
     except Conflict:
         return Refused("account.ambiguous")  # the SIS should never produce it: the desk
     except ServiceUnavailable as error:
+        await release(policy.counters, looked_up)
         return Unavailable(str(error))
     if account is None:
         return Refused("account.unknown")

@@ -8,25 +8,36 @@ from starlette.responses import Response
 
 from bridge.domain.errors import ServiceUnavailable
 from bridge.flows.outcomes import Limited, Unavailable
-from bridge.i18n import N_, gettext
+from bridge.i18n import N_, gettext, ngettext
 from bridge.web.templating import render
 
 LIMITS = {
     "mail.too_soon": N_(
-        "Un mail vient de vous être envoyé. Patientez %(retry_after)s secondes avant d'en "
+        "Un mail vient de vous être envoyé. Patientez %(wait)s avant d'en "
         "demander un autre, et pensez à vérifier vos courriers indésirables."
     ),
     "mail.daily_limit": N_(
-        "Vous avez atteint le nombre maximal de mails pour aujourd'hui. Réessayez demain, ou "
-        "contactez votre service de scolarité."
+        "Plusieurs mails ont déjà été envoyés aujourd'hui à l'adresse de secours de ce compte : "
+        "aucun autre ne partira avant demain. Le lien du dernier mail reçu reste valable "
+        "jusqu'à 23h59 ; pensez à vérifier vos courriers indésirables. Sinon, présentez-vous "
+        "à l'accueil ou contactez votre service de scolarité."
+    ),
+    "mail.network_limit": N_(
+        "Plusieurs mails ont déjà été demandés aujourd'hui pour ce compte depuis votre "
+        "connexion : aucun autre ne partira d'ici avant demain. Le lien du dernier mail reçu "
+        "reste valable jusqu'à 23h59 ; pensez à vérifier vos courriers indésirables."
     ),
     "mail.day_over": N_(
         "Il est trop tard pour recevoir un lien aujourd'hui : il expire à 23h59. Recommencez "
         "après minuit."
     ),
     "ine.locked": N_(
-        "Trop de numéros INE incorrects aujourd'hui : cette étape est bloquée jusqu'à demain. "
-        "Si besoin, contactez votre service de scolarité."
+        "Trop de numéros INE incorrects aujourd'hui depuis votre connexion : cette étape est "
+        "bloquée ici jusqu'à demain. Si besoin, contactez votre service de scolarité."
+    ),
+    "ine.wait": N_(
+        "Trop de numéros INE incorrects pour ce compte aujourd'hui. Patientez %(wait)s avant "
+        "un nouvel essai."
     ),
     "mail.busy": N_(
         "Le service envoie beaucoup de mails en ce moment. Réessayez dans une minute : rien "
@@ -36,8 +47,15 @@ LIMITS = {
 }
 
 
+def _wait(seconds: int) -> str:
+    if seconds < 120:
+        return ngettext("%(n)d seconde", "%(n)d secondes", seconds) % {"n": seconds}
+    minutes = -(-seconds // 60)
+    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+
+
 def limit_page(request: Request, limited: Limited, restart_url: str) -> Response:
-    message = gettext(LIMITS[limited.code]) % {"retry_after": limited.retry_after}
+    message = gettext(LIMITS[limited.code]) % {"wait": _wait(limited.retry_after or 0)}
     response = render(
         request,
         "limit.html",

@@ -64,13 +64,20 @@ def link_policy_of(request: Request) -> LinkPolicy:
         client_id=settings.action_client_id,
         redirect_uri=settings.action_redirect_uri,
         charter=settings.charter,
+        requester=client_address(request),
     )
+
+
+def client_address(request: Request) -> str:
+    """The peer, or the client a trusted proxy names (uvicorn's proxy headers, set from
+    UM_TRUSTED_PROXIES only)."""
+    return request.client.host if request.client else "unknown"
 
 
 async def posted_form(request: Request, restart_url: str) -> FormData | Response:
     """CSRF, then the per-address limit: the form, or the response that refuses it."""
     await require_csrf(request)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     requests, window = settings_of(request).address_limit
     limited = await allow_address(counters_of(request), address, requests, window, now_of(request))
     if limited:

@@ -241,10 +241,19 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
         ("UM_ADDRESS_LIMIT", "0/600"),
         ("UM_MAILS_PER_DAY", "0"),
         ("UM_MAILS_PER_MINUTE", "-1"),
-        ("UM_INE_FAILURES_PER_DAY", "0"),
+        ("UM_INE_FAILURES_PER_NETWORK", "0"),
+        ("UM_MAILS_PER_NETWORK", "0"),
+        ("UM_LOOKUPS_PER_HOUR", "0"),
+        ("UM_BACKOFF_CAP", "0"),
         ("UM_RESEND_INTERVAL", "-5"),
+        ("UM_INE_BACKOFF", "-1"),
     ],
 )
 def test_limits_must_be_positive(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match="positive"):
         Settings.from_env({**REQUIRED, name: value})
+
+
+def test_a_limit_that_no_longer_exists_is_refused() -> None:
+    with pytest.raises(SettingsError, match="UM_INE_FAILURES_PER_NETWORK"):
+        Settings.from_env({**REQUIRED, "UM_INE_FAILURES_PER_DAY": "5"})

@@ -26,6 +26,7 @@ from bridge.flows.rescue_email import (
 from bridge.i18n import N_, gettext
 from bridge.web.answers import limit_page, unavailable
 from bridge.web.requests import (
+    client_address,
     counters_of,
     field,
     link_policy_of,
@@ -209,6 +210,7 @@ async def ine(request: Request) -> Response:
         raw,
         now=now_of(request),
         limits=settings_of(request).limits,
+        requester=client_address(request),
     )
     if isinstance(outcome, Limited):
         return limit_page(request, outcome, RESTART)

@@ -73,17 +73,70 @@ def test_actions_per_purpose(
     assert links.actions(purpose) == actions
 
 
-async def test_daily_limit_sends_nothing() -> None:
+def from_network(links: LinkPolicy, address: str) -> LinkPolicy:
+    return dataclasses.replace(links, requester=address)
+
+
+async def test_one_network_uses_up_only_its_own_allowance() -> None:
+    """A stranger asking for a student's mails from one network: the student, elsewhere,
+    still gets theirs."""
     gateway = MemoryGateway()
     account = gateway.add(student())
     links = policy(resend_interval=dt.timedelta(0))
-    for _ in range(5):
-        sent = await send_action_link(gateway, account, LinkPurpose.LOST_PASSWORD, links, NOW)
+    stranger = from_network(links, "203.0.113.9")
+    for _ in range(3):
+        sent = await send_action_link(gateway, account, LinkPurpose.LOST_PASSWORD, stranger, NOW)
         assert isinstance(sent, Sent)
     gateway.calls.clear()
-    outcome = await send_action_link(gateway, account, LinkPurpose.LOST_PASSWORD, links, NOW)
-    assert outcome == Limited("mail.daily_limit")
+    outcome = await send_action_link(gateway, account, LinkPurpose.LOST_PASSWORD, stranger, NOW)
+    assert outcome == Limited("mail.network_limit")
     assert gateway.calls == []
+    # Another address of the stranger's IPv4 is another network; the same /64 is not.
+    student_home = from_network(links, "2001:db8:1:2::10")
+    sent = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, student_home, NOW)
+    assert isinstance(sent, Sent)
+    same_prefix = from_network(links, "2001:db8:1:2:ffff::1")
+    for _ in range(2):
+        sent = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, same_prefix, NOW)
+        assert isinstance(sent, Sent)
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, same_prefix, NOW)
+    assert outcome == Limited("mail.network_limit")
+
+
+async def test_the_account_ceiling_holds_across_networks() -> None:
+    gateway = MemoryGateway()
+    account = gateway.add(student())
+    links = policy(resend_interval=dt.timedelta(0), mails_per_day=4)
+    outcomes = [
+        await send_action_link(
+            gateway, account, LinkPurpose.ACTIVATION, from_network(links, f"198.51.100.{n}"), NOW
+        )
+        for n in range(6)
+    ]
+    assert [type(o).__name__ for o in outcomes] == ["Sent"] * 4 + ["Limited"] * 2
+    assert outcomes[4] == Limited("mail.daily_limit")
+    assert len(gateway.mails) == 4
+    # The refused requests' networks gave their unit back: not counted against them.
+    assert await links.counters.count(mails_today_key("u1", NOW)) == 4
+
+
+async def test_the_interval_doubles_from_the_third_mail_up_to_the_cap() -> None:
+    gateway = MemoryGateway()
+    account = gateway.add(student())
+    links = policy(mails_per_network=100, mails_per_day=100, backoff_cap=dt.timedelta(minutes=10))
+    at, waits = NOW, []
+    for n in range(8):
+        sent = await send_action_link(
+            gateway, account, LinkPurpose.ACTIVATION, from_network(links, f"192.0.2.{n}"), at
+        )
+        assert isinstance(sent, Sent)
+        refused = await send_action_link(
+            gateway, account, LinkPurpose.ACTIVATION, links, at + dt.timedelta(seconds=1)
+        )
+        assert isinstance(refused, Limited) and refused.code == "mail.too_soon"
+        waits.append((refused.retry_after or 0) + 1)
+        at += dt.timedelta(seconds=waits[-1])
+    assert waits == [60, 60, 120, 240, 480, 600, 600, 600]
 
 
 async def test_yesterdays_count_does_not_limit_today() -> None:

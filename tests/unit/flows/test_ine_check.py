@@ -20,6 +20,7 @@ pytestmark = pytest.mark.anyio
 
 TODAY = dt.date(2026, 9, 3)
 NOW = dt.datetime(2026, 9, 3, 10, 0, tzinfo=PARIS)
+HOME, STRANGER = "192.0.2.10", "203.0.113.66"
 
 
 def bea(first_ten: str) -> str:
@@ -39,7 +40,7 @@ async def test_the_right_ine_confirms_whatever_its_spacing_and_case() -> None:
     gateway, counters = MemoryGateway(), MemoryCounters()
     account = gateway.add(student(ine=bea("1234567890")))
     typed = " " + bea("1234567890").lower()[:5] + " " + bea("1234567890").lower()[5:]
-    outcome = await check_ine(counters, account, typed, now=NOW, limits=Limits())
+    outcome = await check_ine(counters, account, typed, now=NOW, limits=Limits(), requester=HOME)
     assert outcome == IneConfirmed()
     assert await counters.count(f"ine:fail:u1:{TODAY.isoformat()}") == 0  # given back
 
@@ -51,7 +52,7 @@ async def test_the_right_ine_confirms_whatever_its_spacing_and_case() -> None:
 async def test_typos_are_not_counted(typed: str, code: str) -> None:
     gateway, counters = MemoryGateway(), MemoryCounters()
     account = gateway.add(student(ine=bea("1234567890")))
-    outcome = await check_ine(counters, account, typed, now=NOW, limits=Limits())
+    outcome = await check_ine(counters, account, typed, now=NOW, limits=Limits(), requester=HOME)
     assert outcome == Invalid(code)
     assert await counters.count(f"ine:fail:u1:{TODAY.isoformat()}") == 0
 
@@ -61,29 +62,72 @@ async def test_a_wrong_check_key_is_its_own_message_and_not_counted() -> None:
     account = gateway.add(student(ine=bea("1234567890")))
     right = bea("1234567891")
     wrong_key = right[:-1] + ("A" if right[-1] != "A" else "B")
-    outcome = await check_ine(counters, account, wrong_key, now=NOW, limits=Limits())
+    outcome = await check_ine(
+        counters, account, wrong_key, now=NOW, limits=Limits(), requester=HOME
+    )
     assert outcome == Invalid("ine.check_key")
     assert await counters.count(f"ine:fail:u1:{TODAY.isoformat()}") == 0
 
 
-async def test_someone_elses_ine_is_counted_then_locks() -> None:
+async def test_someone_elses_ine_is_counted_then_locks_that_network() -> None:
     gateway, counters = MemoryGateway(), MemoryCounters()
     gateway.add(student(ine=bea("1234567890")))
-    limits = Limits(ine_failures_per_day=2)
+    limits = Limits(ine_failures_per_network=2)
+
+    async def attempt(typed: str, at: dt.datetime, requester: str) -> object:
+        account = gateway.accounts["u1"]
+        return await check_ine(counters, account, typed, now=at, limits=limits, requester=requester)
+
     for _ in range(2):
-        outcome = await check_ine(
-            counters, gateway.accounts["u1"], bea("9876543210"), now=NOW, limits=limits
-        )
-        assert outcome == Invalid("ine.mismatch")
+        assert await attempt(bea("9876543210"), NOW, STRANGER) == Invalid("ine.mismatch")
     assert await counters.count(f"ine:fail:u1:{TODAY.isoformat()}") == 2
-    locked = await check_ine(
-        counters, gateway.accounts["u1"], bea("1234567890"), now=NOW, limits=limits
+    assert await attempt(bea("1234567890"), NOW, STRANGER) == Limited("ine.locked")
+    # The student, from home: the account is past one network's allowance, so each try
+    # waits the back-off (30 s), then the right INE goes through.
+    assert await attempt(bea("1234567890"), NOW, HOME) == Limited("ine.wait", 30)
+    later = NOW + dt.timedelta(seconds=30)
+    assert await attempt(bea("1234567890"), later, HOME) == IneConfirmed()
+
+
+async def test_past_the_allowance_tries_on_the_account_wait_a_doubling_interval() -> None:
+    """Strangers from many networks cannot lock the account for the day: each further try
+    waits twice as long as the one before, up to the cap."""
+    gateway, counters = MemoryGateway(), MemoryCounters()
+    gateway.add(student(ine=bea("1234567890")))
+    limits = Limits(ine_failures_per_network=2, backoff_cap=dt.timedelta(minutes=5))
+    at, waits = NOW, []
+    for n in range(8):
+        typed, network = bea("9876543210"), f"198.51.100.{n}"
+        outcome = await check_ine(
+            counters, gateway.accounts["u1"], typed, now=at, limits=limits, requester=network
+        )
+        if isinstance(outcome, Limited):
+            assert outcome.code == "ine.wait" and outcome.retry_after
+            waits.append(outcome.retry_after)
+            at += dt.timedelta(seconds=outcome.retry_after)
+            outcome = await check_ine(
+                counters, gateway.accounts["u1"], typed, now=at, limits=limits, requester=network
+            )
+        assert outcome == Invalid("ine.mismatch")
+    # failures 1 and 2 free; the third try waits 30 s after the second, then 60, 120, ...
+    assert waits == [30, 60, 120, 240, 300, 300]
+    # The student's right INE, once the interval is over, confirms and is given back.
+    right = await check_ine(
+        counters,
+        gateway.accounts["u1"],
+        bea("1234567890"),
+        now=at + dt.timedelta(seconds=300),
+        limits=limits,
+        requester=HOME,
     )
-    assert locked == Limited("ine.locked")
+    assert right == IneConfirmed()
+    assert await counters.count(f"ine:fail:u1:{TODAY.isoformat()}") == 8
 
 
 async def test_an_account_without_ine_matches_nothing() -> None:
     gateway, counters = MemoryGateway(), MemoryCounters()
     account = gateway.add(student(ine=None))
-    outcome = await check_ine(counters, account, bea("1234567890"), now=NOW, limits=Limits())
+    outcome = await check_ine(
+        counters, account, bea("1234567890"), now=NOW, limits=Limits(), requester=HOME
+    )
     assert outcome == Invalid("ine.mismatch")

@@ -190,3 +190,20 @@ async def test_outages_count_nothing() -> None:
     notice = await recover(gateway, notices, BY_NAME, links, NOW)
     assert isinstance(notice, Unavailable)
     assert mails_today(links) == 0
+
+
+async def test_one_typed_value_is_looked_up_at_most_so_often_an_hour() -> None:
+    links = LinkPolicy(Limits(lookups_per_hour=3), MemoryCounters(), "portal", "https://x/")
+    gateway, notices = MemoryGateway(), MemoryNotices()
+    unknown = Login("nobody999", is_ine=False)
+    for _ in range(3):
+        assert await recover(gateway, notices, unknown, links, NOW) == Refused("account.unknown")
+    # The fourth is refused before any lookup: even with the directory down, no call.
+    gateway.lookups_down = True
+    assert await recover(gateway, notices, unknown, links, NOW) == Limited("lookup.limit")
+    gateway.lookups_down = False
+    assert await recover(gateway, notices, Login("other999", is_ine=False), links, NOW) == Refused(
+        "account.unknown"
+    )
+    next_hour = NOW + dt.timedelta(hours=1)
+    assert await recover(gateway, notices, unknown, links, next_hour) == Refused("account.unknown")
