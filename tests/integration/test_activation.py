@@ -19,6 +19,7 @@ import pytest
 
 from bridge.domain.accounts import mask_email
 from bridge.domain.deadlines import PARIS
+from bridge.domain.ratelimits import Limits
 from bridge.flows.counters import MemoryCounters
 from tests.helpers.accounts import attribute, ine_of
 from tests.helpers.activation import follow, post, start
@@ -150,11 +151,13 @@ def test_resend_waits_for_the_interval_then_sends(
 def test_daily_mail_limit(bridge: Any, stack: Any, make_user: Any, admin: httpx.Client) -> None:
     today = dt.datetime.now(PARIS).date().isoformat()
     student = make_user(password=None)
-    stack.set_counter(f"mail:day:{student['id']}:{today}", 5)
+    stack.set_counter(f"mail:day:{student['id']}:{today}", Limits().mails_per_day)
     with browser() as client:
         answer = start(client, bridge, student["username"])
     assert answer.status_code == 429
-    assert "nombre maximal de mails" in text(answer)
+    # The student is told that the links already sent still work (no lockout: docs/security.md).
+    assert "aucun autre ne partira avant demain" in text(answer)
+    assert "Le lien du dernier mail reçu reste valable jusqu'à 23h59" in text(answer)
     time.sleep(1)
     assert not mails_for(stack.mail_dir, student["email"])
 
@@ -234,7 +237,7 @@ def test_no_rescue_email_goes_through_the_ine(
     wait_for_mails(stack.mail_dir, address)
 
 
-def test_ine_failures_lock_the_step_until_tomorrow(
+def test_ine_failures_lock_the_step_here_until_tomorrow(
     bridge: Any, make_user: Any, admin: httpx.Client, clock: Any
 ) -> None:
     student = no_rescue_student(make_user)
@@ -246,7 +249,7 @@ def test_ine_failures_lock_the_step_until_tomorrow(
             )
         locked = post(client, bridge, "/activation/ine", ine=ine_of(student))  # even the right one
         assert locked.status_code == 429
-        assert "bloquée jusqu'à demain" in text(locked)
+        assert "bloquée ici jusqu'à demain" in text(locked)
 
         clock(dt.datetime.now(PARIS) + dt.timedelta(days=1))
         start(client, bridge, student["username"])

@@ -18,6 +18,7 @@ from bridge.domain.deadlines import PARIS
 from bridge.gateway.keycloak import ProvisioningGateway, StudentsGateway
 from devstack.ports import free_ports
 from devstack.redis import RedisInstance
+from tests.helpers.accounts import ine_of
 from tests.helpers.forms import csrf_token
 from tests.helpers.mailbox import mails_for
 from tests.helpers.processes import bridge_replicas, nginx_in_front
@@ -38,7 +39,9 @@ def test_fifty_parallel_requests_over_two_replicas_send_exactly_the_limit(
 ) -> None:
     student = make_user(password=None)
     with (
-        bridge_replicas(stack, free_ports(2), UM_MAILS_PER_DAY="5", UM_RESEND_INTERVAL="0") as urls,
+        bridge_replicas(
+            stack, free_ports(2), UM_MAILS_PER_NETWORK="5", UM_RESEND_INTERVAL="0"
+        ) as urls,
         ThreadPoolExecutor(max_workers=50) as pool,
     ):
         statuses = list(
@@ -58,6 +61,90 @@ def test_fifty_parallel_requests_over_two_replicas_send_exactly_the_limit(
         f"{len(mails_for(stack.mail_dir, student['email']))} mails"
     )
     assert len(mails_for(stack.mail_dir, student["email"])) == 5
+
+
+def test_fifty_networks_in_parallel_send_exactly_the_account_ceiling(
+    stack: Any, make_user: Any
+) -> None:
+    """Strangers spread over fifty networks (each within its own allowance), over two
+    replicas: the account's ceiling still holds, the rescue mailbox gets exactly 10."""
+    student = make_user(password=None)
+    ceiling = 10
+    with (
+        bridge_replicas(
+            stack, free_ports(2), UM_TRUSTED_PROXIES="127.0.0.1", UM_RESEND_INTERVAL="0"
+        ) as urls,
+        ThreadPoolExecutor(max_workers=50) as pool,
+    ):
+        statuses = list(
+            pool.map(
+                lambda n: ask_activation(
+                    urls[n % 2], student["username"], headers=from_network(f"198.51.100.{n}")
+                ),
+                range(50),
+            )
+        )
+    assert statuses.count(303) == ceiling, statuses
+    assert statuses.count(429) == 50 - ceiling, statuses
+    deadline = time.monotonic() + 30
+    while (
+        len(mails_for(stack.mail_dir, student["email"])) < ceiling and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    time.sleep(2)
+    mails = len(mails_for(stack.mail_dir, student["email"]))
+    report(f"limits: 50 parallel activations from 50 networks over 2 replicas: {mails} mails")
+    assert mails == ceiling
+
+
+def test_a_stranger_cannot_use_up_the_students_allowance(stack: Any, make_user: Any) -> None:
+    """Someone who knows the identifier asks, again and again, from one network: mails stop
+    there after three; the student, from home, still gets one. Wrong INEs likewise: the
+    stranger's network is locked for the day, the student's right INE still goes through."""
+    with_mail, without_mail = (
+        make_user(password=None),
+        make_user(password=None, email=None, emailVerified=False),
+    )
+    stranger, home = from_network("203.0.113.66"), from_network("192.0.2.10")
+    with bridge_replicas(
+        stack,
+        free_ports(2),
+        UM_TRUSTED_PROXIES="127.0.0.1",
+        UM_RESEND_INTERVAL="0",
+        UM_INE_BACKOFF="0",
+    ) as [one, two]:
+        asked = [ask_activation(one, with_mail["username"], headers=stranger) for _ in range(6)]
+        assert asked == [303, 303, 303, 429, 429, 429]
+        assert ask_activation(two, with_mail["username"], headers=home) == 303
+
+        wrong = [try_ine(one, without_mail["username"], OTHER_INE, stranger) for _ in range(6)]
+        assert wrong == [400] * 5 + [429]
+        assert try_ine(two, without_mail["username"], ine_of(without_mail), stranger) == 429
+        assert try_ine(two, without_mail["username"], ine_of(without_mail), home) == 303
+    deadline = time.monotonic() + 30
+    while len(mails_for(stack.mail_dir, with_mail["email"])) < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    assert len(mails_for(stack.mail_dir, with_mail["email"])) == 4
+
+
+def from_network(address: str) -> dict[str, str]:
+    """Through the trusted proxy (the replicas trust 127.0.0.1, the tests' own address)."""
+    return {"X-Forwarded-For": address}
+
+
+OTHER_INE = "1234567890V"  # a valid BEA key, no test student's
+
+
+def try_ine(url: str, identifier: str, ine: str, headers: dict[str, str]) -> int:
+    with httpx.Client(timeout=60, headers=headers) as http:
+        token = csrf_token(http.get(f"{url}/activation").text)
+        started = http.post(
+            f"{url}/activation", data={"csrf_token": token, "identifier": identifier}
+        )
+        assert started.headers["Location"] == "/activation/ine", started.status_code
+        answer = http.post(f"{url}/activation/ine", data={"csrf_token": token, "ine": ine})
+    return answer.status_code
 
 
 def test_counters_down_means_503_and_nothing_sent(
