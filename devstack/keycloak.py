@@ -173,6 +173,11 @@ def _die_with_parent() -> None:
 # --- Instance --------------------------------------------------------------------------
 
 
+# The address the dev and test Keycloak believe X-Forwarded-* from (a loopback address no
+# other client uses).
+TRUSTED_PROXY = "127.0.0.2"
+
+
 @dataclass
 class KeycloakInstance:
     """One Keycloak server with its own copy of the distribution, data and logs.
@@ -249,6 +254,11 @@ class KeycloakInstance:
             "--health-enabled=true",
             "--metrics-enabled=true",
             f"--http-management-port={self.management_port}",
+            # As deployed (docker-compose.yml): forwarded headers believed from the proxy
+            # only. Here the "proxy" is a loopback address of its own, so that a test can
+            # be the proxy or not (tests/integration/test_keycloak_proxy.py).
+            "--proxy-headers=xforwarded",
+            f"--proxy-trusted-addresses={TRUSTED_PROXY}",
             *self.db_options,
         ]
         if self.tls:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 import httpx
 
@@ -13,8 +14,8 @@ class LocalhostIsSecure(httpx.BaseTransport):
     Keycloak marks `Secure`; httpx would drop them over plain HTTP. This transport drops
     the flag from localhost's Set-Cookie headers, which has the browser's effect."""
 
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
+    def __init__(self, **transport: Any) -> None:
+        self._inner = httpx.HTTPTransport(**transport)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._inner.handle_request(request)
@@ -35,11 +36,12 @@ class LocalhostIsSecure(httpx.BaseTransport):
         self._inner.close()
 
 
-def browser() -> httpx.Client:
+def browser(**transport: Any) -> httpx.Client:
     """An HTTP client that keeps cookies like a browser and does not follow redirects,
-    so that each hop can be asserted."""
+    so that each hop can be asserted. `transport`: httpx.HTTPTransport's options (e.g.
+    the local address to connect from)."""
     return httpx.Client(
-        transport=LocalhostIsSecure(),
+        transport=LocalhostIsSecure(**transport),
         follow_redirects=False,
         timeout=30,
         headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
@@ -61,8 +63,13 @@ def submit_login(
 ) -> httpx.Response:
     """Post the credentials to the form of `login_page`; returns Keycloak's answer
     (a redirect to the client with a code, or the form again with an error)."""
-    assert login_page.status_code == 200, login_page.text[:500]
+    assert login_page.status_code == 200, page_text(login_page.text)[-1500:]
     return browser.post(
         login_form_action(login_page.text),
         data={"username": username, "password": password, "credentialId": ""},
     )
+
+
+def page_text(page: str) -> str:
+    """A page's words without its markup, for assertion messages."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
