@@ -153,7 +153,14 @@ class Run:
     async def _update(
         self, account_id: str, record: StudentRecord, ine: str | None, changes: Any
     ) -> None:
-        await self.gateway.apply_changes(account_id, changes)
+        moved = await self.gateway.apply_changes(account_id, changes)
+        if moved:
+            # Written by someone else since this run read the account: left as it is now,
+            # and the row not recorded as applied, so the next run plans from what is there.
+            self.report(
+                f"kept      {record.username or account_id}: {', '.join(moved)} changed meanwhile"
+            )
+            return
         self.applied(record, account_id, ine)
 
     async def row(self, line: int, record: StudentRecord) -> None:

@@ -135,8 +135,11 @@ class MemoryGateway:
             results[record.username] = Imported(created=True, user_id=user_id)
         return results
 
-    async def apply_changes(self, user_id: str, changes: dict[str, tuple[object, object]]) -> None:
+    async def apply_changes(
+        self, user_id: str, changes: dict[str, tuple[object, object]]
+    ) -> tuple[str, ...]:
         self.changes.append((user_id, changes))
+        return ()
 
     async def find_student(self, username: str) -> Account | None:
         if self.lookups_down:

@@ -146,6 +146,26 @@ async def test_disabled_by_staff_is_not_re_enabled(
     assert admin.get(f"/users/{student['id']}").json()["enabled"] is False
 
 
+async def test_a_plan_made_stale_meanwhile_does_not_overwrite(
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any
+) -> None:
+    """The job planned from an account without a rescue address (so it would give the
+    SIS's); the student set one through the wizard before the write: theirs stays, the
+    rest of the plan is written, and the job is told which field it left."""
+    student = make_user(password=None, email="chosen@example.net", emailVerified=False)
+    moved = await jobs_gateway.apply_changes(
+        student["id"],
+        {
+            "rescue_email": (None, "from.the.sis@example.org"),
+            "first_name": (student["firstName"], "Jeanne-Marie"),
+        },
+    )
+    assert moved == ("rescue_email",)
+    stored = admin.get(f"/users/{student['id']}").json()
+    assert stored["email"] == "chosen@example.net"
+    assert stored["firstName"] == "Jeanne-Marie"
+
+
 async def test_identifier_collisions(
     jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
 ) -> None:

@@ -182,14 +182,24 @@ def changed_rescue_email(rep: Representation, address: str, *, verified: bool) -
     put(rep, "rescue_email_verified", verified)
 
 
-def apply_changes(rep: Representation, changes: Mapping[str, tuple[object, object]]) -> None:
-    """A provisioning plan's changes (field -> (old, new)). A rescue address the SIS gives
-    is the student's word, not yet proven: the next action link verifies it."""
+def apply_changes(
+    rep: Representation, changes: Mapping[str, tuple[object, object]]
+) -> tuple[str, ...]:
+    """A provisioning plan's changes (field -> (old, new)), each only if the field still
+    holds `old`: one that changed since the plan read it (the student set a rescue address,
+    staff or the expiry wrote meanwhile) keeps its new value, and its name is returned.
+    A rescue address the SIS gives is the student's word, not yet proven: the next action
+    link verifies it."""
+    now = account_from_representation({"id": "", "username": "", **rep})
+    moved = tuple(name for name, (old, _) in changes.items() if getattr(now, name) != old)
     for name, (_, new) in changes.items():
+        if name in moved:
+            continue
         if name == "rescue_email":
             changed_rescue_email(rep, str(new), verified=False)
         else:
             put(rep, name, new)
+    return moved
 
 
 def representation_from_record(record: StudentRecord, *, enabled: bool) -> Representation:

@@ -154,9 +154,19 @@ class ProvisioningGateway(Gateway):
             if result.get("resourceType") == "USER"
         }
 
-    async def apply_changes(self, user_id: str, changes: dict[str, tuple[object, object]]) -> None:
-        """Write a provisioning plan's changes (names, emails, enrollment, enabled)."""
-        await self._update(user_id, lambda rep: apply_changes(rep, changes))
+    async def apply_changes(
+        self, user_id: str, changes: dict[str, tuple[object, object]]
+    ) -> tuple[str, ...]:
+        """Write a provisioning plan's changes (names, emails, enrollment, enabled), each
+        only where the account still holds what the plan read; the others' names back."""
+        moved: tuple[str, ...] = ()
+
+        def mutate(rep: Representation) -> None:
+            nonlocal moved
+            moved = apply_changes(rep, changes)
+
+        await self._update(user_id, mutate)
+        return moved
 
     # --- expiry and reminders -------------------------------------------------------------
 

@@ -3,6 +3,7 @@ Keycloak's representation, read and written both ways."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from bridge.domain.accounts import RequiredAction, StudentRecord
@@ -12,6 +13,7 @@ from bridge.gateway.keycloak.mapping import (
     account_from_representation,
     apply_changes,
     attribute,
+    changed_rescue_email,
     get,
     put,
     representation_from_record,
@@ -119,6 +121,24 @@ def test_provisioning_changes_land_where_keycloak_keeps_them() -> None:
     # A new address from the SIS is the student's word: the next link proves it.
     assert rep["email"] == "jm@example.org" and rep["emailVerified"] is False
     assert get(rep, "last_enrollment_year") == "2027" and get(rep, "valid_until") == "2028-12-31"
+
+
+def test_a_field_written_since_the_plan_read_it_is_left_alone() -> None:
+    """The plan saw no rescue address and would give the SIS's; the student set one
+    meanwhile: theirs stays, the names still change."""
+    rep = representation_from_record(dataclasses.replace(RECORD, rescue_email=None), enabled=True)
+    changed_rescue_email(rep, "chosen@example.net", verified=False)
+    moved = apply_changes(
+        rep,
+        {
+            "rescue_email": (None, "from.the.sis@example.org"),
+            "last_name": ("Martin", "Martin-Durand"),
+            "enabled": (False, True),  # re-enabled meanwhile: nothing to do, nothing undone
+        },
+    )
+    assert moved == ("rescue_email", "enabled")
+    assert rep["email"] == "chosen@example.net"
+    assert rep["lastName"] == "Martin-Durand" and rep["enabled"] is True
 
 
 def test_an_activation_key_rides_in_the_import() -> None:
