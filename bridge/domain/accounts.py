@@ -57,7 +57,6 @@ class Account:
     # are not the account's: bridge.flows.limits.
     last_mail_at: dt.datetime | None = None
     # The one-time INE proof pending on the account (its digest), see bridge.domain.activation
-    ine_proof: str | None = None
 
     @property
     def has_rescue_email(self) -> bool:

@@ -32,14 +32,6 @@ def ine_matches(ine: Ine, account: Account) -> bool:
 
 
 def ine_proof_digest(nonce: str) -> str:
-    """What the account keeps of a one-time INE proof: the browser holds the random nonce
-    (in its session), the account only this digest, so neither alone can forge the other."""
+    """What is kept of a one-time INE proof: the browser holds the random nonce (in its
+    session), the shared store only this digest, so neither alone can forge the other."""
     return hashlib.sha256(nonce.encode()).hexdigest()
-
-
-def ine_proof_matches(nonce: str | None, account: Account) -> bool:
-    """The browser's nonce is the one the account is waiting for (constant time). A proof is
-    spent by the rescue-address write that uses it, or replaced by the next INE check."""
-    if not nonce or not account.ine_proof:
-        return False
-    return hmac.compare_digest(ine_proof_digest(nonce).encode(), account.ine_proof.encode())

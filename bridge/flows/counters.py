@@ -9,6 +9,7 @@ The Redis store (bridge.gateway.redis_counters) is what several replicas share.
 from __future__ import annotations
 
 import heapq
+import hmac
 import math
 import time
 from collections.abc import Callable
@@ -36,6 +37,15 @@ class CounterStore(Protocol):
         """Forget the event recorded at `now` (its action did not happen)."""
         ...
 
+    async def hold(self, key: str, value: str, ttl: int) -> None:
+        """Keep `value` under `key` for `ttl` seconds, replacing what was there."""
+        ...
+
+    async def spend(self, key: str, value: str) -> bool:
+        """Remove `key` if it holds `value`, atomically: of racing callers with the same
+        value, one gets True. A wrong value leaves the key as it was."""
+        ...
+
     async def ping(self) -> None:
         """ServiceUnavailable unless the store answers."""
         ...
@@ -48,6 +58,7 @@ class MemoryCounters:
         self._ends: list[tuple[float, str]] = []  # a heap: forgetting costs log(n), not n
         self._last: dict[str, float] = {}
         self._last_seen = 1024
+        self._held: dict[str, tuple[str, float]] = {}  # key -> (value, end)
 
     def _forget_expired(self, now: float) -> None:
         while self._ends and self._ends[0][0] <= now:
@@ -91,6 +102,21 @@ class MemoryCounters:
     async def unspace(self, key: str, now: float) -> None:
         if self._last.get(key) == now:
             del self._last[key]
+
+    async def hold(self, key: str, value: str, ttl: int) -> None:
+        now = self._clock()
+        if len(self._held) > 1024:  # amortised: drop what ended
+            self._held = {k: v for k, v in self._held.items() if v[1] > now}
+        self._held[key] = (value, now + ttl)
+
+    async def spend(self, key: str, value: str) -> bool:
+        held = self._held.get(key)
+        if held is None or held[1] <= self._clock():
+            return False
+        if not hmac.compare_digest(held[0].encode(), value.encode()):
+            return False
+        del self._held[key]
+        return True
 
     async def ping(self) -> None:
         return None

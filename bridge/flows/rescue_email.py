@@ -2,8 +2,11 @@
 activation link to it (step 5).
 
 - The INE proof is good for one write: `grant_rescue_email_change` (after step 4) gives the
-  browser a random nonce and the account its digest; the write of step 4-1 checks it and
-  spends it in the same update, so a replayed session cookie finds nothing to match.
+  browser a random nonce, and the counter store every replica shares holds its digest
+  under the account; step 4-1 spends it (an atomic compare-and-delete) before writing, so
+  a replayed session cookie, or two requests racing with the same one, find it once. It
+  lives outside Keycloak, which has no compare-and-set: any concurrent write of the
+  account's attributes could have put a spent digest back.
 - The limits are checked before the address is written: a new address with no mail to prove
   it would be half a step. Keycloak mails the link to the address on file, so the address is
   written first; if the mail does not leave, the previous address (and its verified flag) is
@@ -21,7 +24,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from bridge.domain.accounts import Account
-from bridge.domain.activation import ine_proof_digest, ine_proof_matches
+from bridge.domain.activation import ine_proof_digest
 from bridge.domain.errors import InvalidInput, ServiceUnavailable
 from bridge.domain.rescue_email import validate_rescue_email
 from bridge.flows.action_links import (
@@ -31,19 +34,24 @@ from bridge.flows.action_links import (
     reserve_link,
     send_action_link,
 )
+from bridge.flows.counters import CounterStore
 from bridge.flows.limits import release
 from bridge.flows.outcomes import Invalid, Limited, Refused, Sent, Unavailable
 
 log = logging.getLogger("bridge.flows.rescue_email")
 
 
-class IneProofs(Protocol):
-    async def record_ine_proof(self, account: Account, digest: str) -> None: ...
+# As long as the wizard that carries the nonce (bridge.web.students.wizard).
+PROOF_LIFETIME = 30 * 60
+
+
+def _proof_key(account: Account) -> str:
+    return f"ine:proof:{account.id}"
 
 
 class RescueEmailWriter(LinkSender, Protocol):
     async def set_rescue_email(self, account: Account, address: str) -> None:
-        """Writes the address unverified and spends the pending INE proof, in one update."""
+        """Writes the address, unverified: the next action link verifies it."""
 
     async def restore_rescue_email(
         self, account: Account, address: str | None, *, verified: bool
@@ -67,11 +75,12 @@ def valid_rescue_email(
         return Invalid(error.code)
 
 
-async def grant_rescue_email_change(proofs: IneProofs, account: Account) -> str:
+async def grant_rescue_email_change(counters: CounterStore, account: Account) -> str:
     """After a confirmed INE: the nonce the browser keeps (in its session) to make one
-    rescue-address write; the account keeps its digest until that write."""
+    rescue-address write; the store keeps its digest until that write (one proof per
+    account: a new INE check replaces the previous one)."""
     nonce = secrets.token_urlsafe(32)
-    await proofs.record_ine_proof(account, ine_proof_digest(nonce))
+    await counters.hold(_proof_key(account), ine_proof_digest(nonce), PROOF_LIFETIME)
     return nonce
 
 
@@ -100,10 +109,13 @@ async def set_rescue_email_and_send(
     or replaced: the INE step again), account.gone (deleted or renamed meanwhile)."""
     if account.activated:
         return Refused("account.active")
-    if not ine_proof_matches(proof, account):
+    digest = ine_proof_digest(proof or "")
+    if not proof or not await policy.counters.spend(_proof_key(account), digest):
         return Refused("ine.proof")
     reservation = await reserve_link(account, policy, now)
     if isinstance(reservation, Limited):
+        # Nothing was written: a student who must wait keeps the proof for later.
+        await policy.counters.hold(_proof_key(account), digest, PROOF_LIFETIME)
         return reservation
     previous, previous_verified = account.rescue_email, account.rescue_email_verified
     try:

@@ -37,11 +37,19 @@ local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
 if last and now - last < interval then
   return math.max(1, math.ceil(last + interval - now))
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', math.ceil(interval) + 3600)
+redis.call('SET', KEYS[1], ARGV[1], 'EX', math.ceil(interval) + 86400)
 return 0
 """
 UNSPACE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# KEYS[1] the held value; ARGV[1] the value it must hold to be removed. 1 when removed.
+SPEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
 return 0
 """
 PREFIX = "um:"
@@ -54,6 +62,7 @@ class RedisCounters:
         self._give_back = self._redis.register_script(GIVE_BACK)
         self._space = self._redis.register_script(SPACE)
         self._unspace = self._redis.register_script(UNSPACE)
+        self._spend = self._redis.register_script(SPEND)
 
     async def _call(self, script: Any, key: str, *args: int | str) -> int:
         try:
@@ -74,6 +83,15 @@ class RedisCounters:
 
     async def unspace(self, key: str, now: float) -> None:
         await self._call(self._unspace, key, repr(now))
+
+    async def hold(self, key: str, value: str, ttl: int) -> None:
+        try:
+            await self._redis.set(PREFIX + key, value, ex=ttl)
+        except (RedisError, OSError) as error:
+            raise ServiceUnavailable(f"Redis: {type(error).__name__}") from error
+
+    async def spend(self, key: str, value: str) -> bool:
+        return await self._call(self._spend, key, value) == 1
 
     async def count(self, key: str) -> int:
         try:

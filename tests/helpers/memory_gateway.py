@@ -56,15 +56,10 @@ class MemoryGateway:
         self.calls.append("record_mail_sent")
         self._change(account.id, last_mail_at=now)
 
-    # IneProofs
-    async def record_ine_proof(self, account: Account, digest: str) -> None:
-        self.calls.append("record_ine_proof")
-        self._change(account.id, ine_proof=digest)
-
     # RescueEmailWriter
     async def set_rescue_email(self, account: Account, address: str) -> None:
         self.calls.append("set_rescue_email")
-        self._change(account.id, rescue_email=address, rescue_email_verified=False, ine_proof=None)
+        self._change(account.id, rescue_email=address, rescue_email_verified=False)
 
     async def restore_rescue_email(
         self, account: Account, address: str | None, *, verified: bool

@@ -67,6 +67,14 @@ class Stack:
         with redis.Redis.from_url(self.redis_url) as client:
             return int(client.get("um:" + key) or 0)
 
+    def held(self, key: str) -> str | None:
+        """A value the bridge holds in the shared store (an INE proof's digest), or None."""
+        import redis
+
+        with redis.Redis.from_url(self.redis_url) as client:
+            value = client.get("um:" + key)
+        return value.decode() if isinstance(value, bytes) else None
+
     def set_counter(self, key: str, value: int, ttl: int = 86400) -> None:
         import redis
 

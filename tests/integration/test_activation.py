@@ -327,13 +327,13 @@ def _replay(bridge: Any, cookies: httpx.Cookies, csrf: str, address: str) -> htt
 def test_a_replayed_wizard_cookie_is_refused(
     bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
 ) -> None:
-    """The INE proof is good for one address write. The bridge is stateless, so the proof is
-    a nonce whose digest waits on the account (umIneProof) and is spent with the write: the
-    cookie saved after step 4, sent again after step 4-1, matches nothing."""
+    """The INE proof is good for one address write. The proof is a nonce whose digest waits
+    in the shared store, under the account, and is spent (compare-and-delete) by the write:
+    the cookie saved after step 4, sent again after step 4-1, matches nothing."""
     student = no_rescue_student(make_user)
     with browser() as client:
         saved = _ine_step_done(client, bridge, student)
-        assert attribute(admin, student["id"], "umIneProof")
+        assert stack.held(f"ine:proof:{student['id']}")
         address = f"vraie.{student['username']}@example.net"
         done = post(
             client, bridge, "/activation/rescue-email", email=address, email_confirm=address
@@ -341,7 +341,7 @@ def test_a_replayed_wizard_cookie_is_refused(
         assert done.headers["Location"] == "/activation/mail-sent"
         csrf = client.um_csrf  # type: ignore[attr-defined]
         after_step_5 = httpx.Cookies(client.cookies)
-    assert attribute(admin, student["id"], "umIneProof") is None  # spent with the write
+    assert stack.held(f"ine:proof:{student['id']}") is None  # spent by the write
     wait_for_mails(stack.mail_dir, address)
 
     thief = f"voleur.{student['username']}@example.net"
@@ -411,7 +411,6 @@ def test_a_forged_wizard_cookie_is_refused(
             answer = forger.post(f"{bridge.url}/activation/rescue-email", data=form)
         assert answer.status_code == 303 and answer.headers["Location"] == "/activation"
     assert not admin.get(f"/users/{student['id']}").json().get("email")
-    assert attribute(admin, student["id"], "umIneProof") is None
 
 
 # --- after the link ----------------------------------------------------------------------
@@ -591,7 +590,7 @@ def test_smtp_down_at_step_4_1_puts_the_previous_address_back(
     attributes = stored.get("attributes") or {}
     assert stack.counter(mails_key) == 1  # the failed send was given back
     assert attributes.get("umLastMailAt", [None])[0] == last_mail
-    assert "umIneProof" not in attributes
+    assert stack.held(f"ine:proof:{student['id']}") is None  # the attempt spent it
     # The sink is back: the same cookie cannot try again without the INE.
     assert _replay(bridge, with_proof, csrf, new).headers["Location"] == "/activation"
     time.sleep(1)

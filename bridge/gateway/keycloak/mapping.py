@@ -45,7 +45,6 @@ FIELDS: Mapping[str, Field] = {
     "valid_until": Field("validUntil", attribute=True),
     # Admin-only bookkeeping of the bridge and the jobs.
     "last_mail_at": Field("umLastMailAt", attribute=True),
-    "ine_proof": Field("umIneProof", attribute=True),
     "reminder_sent_for": Field("umReminderSentFor", attribute=True),
     "staff_action": Field("umStaffAction", attribute=True),
     "locale": Field("locale", attribute=True),
@@ -140,7 +139,6 @@ def account_from_representation(rep: Representation, *, has_password: bool = Fal
         required_actions=required_actions_of(rep.get("requiredActions") or ()),
         has_password=has_password,
         last_mail_at=_instant(get(rep, "last_mail_at")),
-        ine_proof=get(rep, "ine_proof") or None,
     )
 
 

@@ -8,7 +8,6 @@ from bridge.gateway.keycloak.base import Gateway
 from bridge.gateway.keycloak.mapping import (
     Representation,
     changed_rescue_email,
-    drop,
     put,
 )
 
@@ -24,26 +23,17 @@ class StudentsGateway(Gateway):
         rep = await self._find_one_by("ine", ine)
         return await self.find_student(rep["username"]) if rep else None
 
-    async def record_ine_proof(self, account: Account, digest: str) -> None:
-        """The INE was right: the account waits for the proof whose digest this is (one at a
-        time; a new check replaces the previous one)."""
-        await self._update(account.id, lambda rep: put(rep, "ine_proof", digest))
-
     async def set_rescue_email(self, account: Account, address: str) -> None:
-        """A new, unverified rescue address; opening the next action link verifies it. The
-        pending INE proof is spent in the same write."""
-
-        def mutate(rep: Representation) -> None:
-            changed_rescue_email(rep, address, verified=False)
-            drop(rep, "ine_proof")
-
-        await self._update(account.id, mutate)
+        """A new, unverified rescue address; opening the next action link verifies it."""
+        await self._update(
+            account.id, lambda rep: changed_rescue_email(rep, address, verified=False)
+        )
 
     async def restore_rescue_email(
         self, account: Account, address: str | None, *, verified: bool
     ) -> None:
         """Put back the rescue address (and its verified flag) as it was before a change
-        whose mail could not leave; None: the account had none. The proof stays spent."""
+        whose mail could not leave; None: the account had none. The INE proof stays spent."""
 
         def mutate(rep: Representation) -> None:
             if address:

@@ -217,7 +217,7 @@ async def ine(request: Request) -> Response:
     if isinstance(outcome, Invalid):
         context = {"error": gettext(ERRORS[outcome.code]), "value": raw}
         return render(request, "activation_ine.html", context, 400)
-    proof = await grant_rescue_email_change(students_of(request), account)
+    proof = await grant_rescue_email_change(counters_of(request), account)
     wizard.touch(now_of(request), ine_proof=proof).save(request.session)
     return RedirectResponse("/activation/rescue-email", status_code=303)
 

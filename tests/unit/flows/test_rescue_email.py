@@ -4,6 +4,7 @@ the previous address told of the change."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -30,8 +31,9 @@ pytestmark = pytest.mark.anyio
 NOW = dt.datetime(2026, 9, 3, 10, 0, tzinfo=PARIS)
 
 
-def policy() -> LinkPolicy:
-    return LinkPolicy(Limits(), MemoryCounters(), "portal", "https://ent.example/login")
+def policy(**limits: Any) -> LinkPolicy:
+    """Its counters hold the INE proofs too: one policy per test, shared by its steps."""
+    return LinkPolicy(Limits(**limits), MemoryCounters(), "portal", "https://ent.example/login")
 
 
 BASE = Account("u1", "adupont001", True)
@@ -41,10 +43,12 @@ def student(**fields: Any) -> Account:
     return dataclasses.replace(BASE, **fields)
 
 
-async def proven(gateway: MemoryGateway, account: Account) -> tuple[Account, str]:
+async def proven(
+    gateway: MemoryGateway, account: Account, links: LinkPolicy
+) -> tuple[Account, str]:
     """The account as step 4-1 reads it once the INE was confirmed, and the browser's nonce."""
     gateway.add(account)
-    nonce = await grant_rescue_email_change(gateway, account)
+    nonce = await grant_rescue_email_change(links.counters, account)
     gateway.calls.clear()
     return gateway.accounts[account.id], nonce
 
@@ -53,12 +57,12 @@ async def write(
     gateway: MemoryGateway,
     account: Account,
     proof: str | None,
+    links: LinkPolicy,
     address: str = "a@example.org",
     notices: MemoryChangeNotices | None = None,
-    links: LinkPolicy | None = None,
 ) -> Sent | Limited | Refused | Unavailable:
     return await set_rescue_email_and_send(
-        gateway, account, address, proof, links or policy(), NOW, notices or MemoryChangeNotices()
+        gateway, account, address, proof, links, NOW, notices or MemoryChangeNotices()
     )
 
 
@@ -80,33 +84,37 @@ def test_a_valid_address_comes_back_normalised() -> None:
     assert address == "A.Dupont@example.org"
 
 
-async def test_the_account_keeps_only_a_digest_of_the_proof() -> None:
-    gateway = MemoryGateway()
-    account, nonce = await proven(gateway, student())
-    assert account.ine_proof and len(account.ine_proof) == 64
-    assert nonce not in account.ine_proof
+async def test_the_store_keeps_only_a_digest_of_the_proof() -> None:
+    gateway, links = MemoryGateway(), policy()
+    _, nonce = await proven(gateway, student(), links)
+    counters = links.counters
+    assert isinstance(counters, MemoryCounters)
+    ((key, (digest, _)),) = counters._held.items()
+    assert key == "ine:proof:u1" and len(digest) == 64 and nonce not in digest
 
 
 async def test_written_then_mailed() -> None:
     gateway = MemoryGateway()
-    account, nonce = await proven(gateway, student())
-    outcome = await write(gateway, account, nonce)
+    links = policy()
+    account, nonce = await proven(gateway, student(), links)
+    outcome = await write(gateway, account, nonce, links)
     assert isinstance(outcome, Sent)
     assert gateway.calls == ["set_rescue_email", "send_action_mail", "record_mail_sent"]
     assert gateway.accounts["u1"].rescue_email == "a@example.org"
     assert not gateway.accounts["u1"].rescue_email_verified
-    assert gateway.accounts["u1"].ine_proof is None  # spent with the write
+    assert not await links.counters.spend("ine:proof:u1", "")  # spent with the write
 
 
 async def test_the_proof_is_good_for_one_write() -> None:
     """The same nonce again (a replayed session cookie), even an hour later: refused."""
     gateway = MemoryGateway()
-    account, nonce = await proven(gateway, student())
-    assert isinstance(await write(gateway, account, nonce), Sent)
+    links = policy(resend_interval=dt.timedelta(0))
+    account, nonce = await proven(gateway, student(), links)
+    assert isinstance(await write(gateway, account, nonce, links), Sent)
     gateway.calls.clear()
     later = dataclasses.replace(gateway.accounts["u1"], last_mail_at=None)
     gateway.add(later)
-    outcome = await write(gateway, later, nonce, address="thief@example.org")
+    outcome = await write(gateway, later, nonce, links, address="thief@example.org")
     assert outcome == Refused("ine.proof")
     assert gateway.calls == []
     assert gateway.accounts["u1"].rescue_email == "a@example.org"
@@ -115,44 +123,62 @@ async def test_the_proof_is_good_for_one_write() -> None:
 @pytest.mark.parametrize("proof", [None, "", "forged-nonce"])
 async def test_no_proof_or_a_wrong_one_writes_nothing(proof: str | None) -> None:
     gateway = MemoryGateway()
-    account, _ = await proven(gateway, student())
-    assert await write(gateway, account, proof) == Refused("ine.proof")
+    links = policy()
+    account, _ = await proven(gateway, student(), links)
+    assert await write(gateway, account, proof, links) == Refused("ine.proof")
     assert gateway.calls == []
     assert gateway.accounts["u1"].rescue_email is None
 
 
 async def test_an_account_without_a_pending_proof_writes_nothing() -> None:
     gateway = MemoryGateway()
+    links = policy()
     account = gateway.add(student())
-    assert await write(gateway, account, "any-nonce") == Refused("ine.proof")
+    assert await write(gateway, account, "any-nonce", links) == Refused("ine.proof")
     assert gateway.calls == []
 
 
 async def test_a_new_ine_check_replaces_the_previous_proof() -> None:
     gateway = MemoryGateway()
-    _, first = await proven(gateway, student())
-    second = await grant_rescue_email_change(gateway, gateway.accounts["u1"])
+    links = policy()
+    _, first = await proven(gateway, student(), links)
+    second = await grant_rescue_email_change(links.counters, gateway.accounts["u1"])
     account = gateway.accounts["u1"]
-    assert await write(gateway, account, first) == Refused("ine.proof")
-    assert isinstance(await write(gateway, account, second), Sent)
+    assert await write(gateway, account, first, links) == Refused("ine.proof")
+    assert isinstance(await write(gateway, account, second, links), Sent)
 
 
 async def test_limited_writes_nothing_and_keeps_the_proof() -> None:
     gateway = MemoryGateway()
-    account, nonce = await proven(gateway, student())
-    links = LinkPolicy(Limits(mails_per_day=1), MemoryCounters(), "portal", "https://x/")
+    links = policy(mails_per_day=1)
+    account, nonce = await proven(gateway, student(), links)
     await links.counters.take(f"mail:day:u1:{NOW.date().isoformat()}", 1, 3600)  # used up
-    outcome = await write(gateway, account, nonce, links=links)
+    outcome = await write(gateway, account, nonce, links)
     assert outcome == Limited("mail.daily_limit")
     assert gateway.calls == []
     assert gateway.accounts["u1"].rescue_email is None
-    assert gateway.accounts["u1"].ine_proof == account.ine_proof
+    await links.counters.give_back(f"mail:day:u1:{NOW.date().isoformat()}")
+    assert isinstance(await write(gateway, account, nonce, links), Sent)  # the proof was kept
+
+
+async def test_two_writes_racing_with_one_proof_make_one_write() -> None:
+    """The same cookie posted twice at once (or on two replicas): one spends the proof."""
+    gateway = MemoryGateway()
+    links = policy(resend_interval=dt.timedelta(0))
+    account, nonce = await proven(gateway, student(), links)
+    outcomes = await asyncio.gather(
+        write(gateway, account, nonce, links, address="one@example.org"),
+        write(gateway, account, nonce, links, address="two@example.org"),
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["Refused", "Sent"]
+    assert gateway.calls.count("set_rescue_email") == 1
 
 
 async def test_an_activated_account_is_refused() -> None:
     gateway = MemoryGateway()
-    account, nonce = await proven(gateway, student(has_password=True))
-    assert await write(gateway, account, nonce) == Refused("account.active")
+    links = policy()
+    account, nonce = await proven(gateway, student(has_password=True), links)
+    assert await write(gateway, account, nonce, links) == Refused("account.active")
     assert gateway.calls == []
 
 
@@ -163,29 +189,32 @@ async def test_smtp_down_puts_the_previous_address_back(
     previous: str | None, verified: bool
 ) -> None:
     gateway = MemoryGateway(smtp_down=True)
+    links = policy()
     notices = MemoryChangeNotices()
     account, nonce = await proven(
-        gateway, student(rescue_email=previous, rescue_email_verified=verified)
+        gateway, student(rescue_email=previous, rescue_email_verified=verified), links
     )
-    outcome = await write(gateway, account, nonce, notices=notices)
+    outcome = await write(gateway, account, nonce, links, notices=notices)
     assert isinstance(outcome, Unavailable)
     assert gateway.calls == ["set_rescue_email", "send_action_mail", "restore_rescue_email"]
     after = gateway.accounts["u1"]
     assert (after.rescue_email, after.rescue_email_verified) == (previous, verified)
     assert after.last_mail_at is None  # nothing recorded (the counters: test_action_links)
-    assert after.ine_proof is None  # the attempt spent the proof all the same
     assert notices.sent == []
     gateway.smtp_down = False
-    assert await write(gateway, after, nonce) == Refused("ine.proof")
+    assert await write(gateway, after, nonce, links) == Refused("ine.proof")
 
 
 async def test_the_previous_address_is_told_of_the_change() -> None:
     gateway = MemoryGateway()
+    links = policy()
     notices = MemoryChangeNotices()
     account, nonce = await proven(
-        gateway, student(rescue_email="old@example.org", rescue_email_verified=True)
+        gateway, student(rescue_email="old@example.org", rescue_email_verified=True), links
     )
-    outcome = await write(gateway, account, nonce, address="new@example.org", notices=notices)
+    outcome = await write(
+        gateway, account, nonce, links, address="new@example.org", notices=notices
+    )
     assert isinstance(outcome, Sent)
     assert notices.sent == [("adupont001", "old@example.org", "new@example.org")]
 
@@ -195,9 +224,10 @@ async def test_no_notice_without_a_previous_address_or_for_the_same_one(
     previous: str | None,
 ) -> None:
     gateway = MemoryGateway()
+    links = policy()
     notices = MemoryChangeNotices()
-    account, nonce = await proven(gateway, student(rescue_email=previous))
-    assert isinstance(await write(gateway, account, nonce, notices=notices), Sent)
+    account, nonce = await proven(gateway, student(rescue_email=previous), links)
+    assert isinstance(await write(gateway, account, nonce, links, notices=notices), Sent)
     assert notices.sent == []
 
 
@@ -205,10 +235,13 @@ async def test_a_notice_that_cannot_leave_does_not_undo_the_change(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     gateway = MemoryGateway()
+    links = policy()
     notices = MemoryChangeNotices(down=True)
-    account, nonce = await proven(gateway, student(rescue_email="old@example.org"))
+    account, nonce = await proven(gateway, student(rescue_email="old@example.org"), links)
     with caplog.at_level(logging.WARNING):
-        outcome = await write(gateway, account, nonce, address="new@example.org", notices=notices)
+        outcome = await write(
+            gateway, account, nonce, links, address="new@example.org", notices=notices
+        )
     assert isinstance(outcome, Sent)
     assert gateway.accounts["u1"].rescue_email == "new@example.org"
     assert "restore_rescue_email" not in gateway.calls
@@ -220,10 +253,10 @@ async def test_a_refused_send_puts_the_previous_address_back_and_counts_nothing(
     gateway = MemoryGateway(refuse_sends=True)
     links = policy()
     account, nonce = await proven(
-        gateway, student(rescue_email="old@example.org", rescue_email_verified=True)
+        gateway, student(rescue_email="old@example.org", rescue_email_verified=True), links
     )
     with pytest.raises(Rejected):
-        await write(gateway, account, nonce, links=links)
+        await write(gateway, account, nonce, links)
     after = gateway.accounts["u1"]
     assert (after.rescue_email, after.rescue_email_verified) == ("old@example.org", True)
     assert await links.counters.count(f"mail:day:u1:{NOW.date().isoformat()}") == 0
