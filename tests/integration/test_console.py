@@ -305,3 +305,26 @@ def test_bad_ids_actions_and_pages_get_clear_answers(
     )
     assert forged.status_code == 404
     assert len(admin.get(f"/users/{student['id']}/credentials").json()) == 1
+
+
+def test_the_desk_still_works_with_the_counters_down(
+    console: httpx.Client, bridge: Any, bridge_url: str, make_user: Any
+) -> None:
+    """Redis gone: the account page still opens (its mail count says it is unknown) and an
+    activation key, which needs no counter, is still issued; a mail, which does, is a 503."""
+    from bridge.gateway.redis_counters import RedisCounters
+    from devstack.ports import free_ports
+
+    student = make_user(password=None)
+    working = bridge.app.state.counters
+    bridge.app.state.counters = RedisCounters(f"redis://127.0.0.1:{free_ports(1)[0]}/0")
+    try:
+        page = console.get(f"{bridge_url}/console/accounts/{student['id']}")
+        letter = post_action(console, bridge_url, student["id"], "issue-activation-key")
+        mailed = post_action(console, bridge_url, student["id"], "send-activation-mail")
+    finally:
+        bridge.app.state.counters = working
+    assert page.status_code == 200
+    assert 'id="um-console-mails-today">inconnu (compteurs indisponibles)<' in page.text
+    assert letter.status_code == 200 and 'id="um-letter-key"' in letter.text
+    assert mailed.status_code == 503
