@@ -64,7 +64,9 @@ def english_bridge(bridge: Any, stack: Any) -> Iterator[str]:
         bridge.app.state.settings, challenge_after=0, public_url=f"http://localhost:{port}"
     )
     app = create_app(settings, smtp=SmtpSettings("127.0.0.1", stack.smtp_port, starttls=False))
-    config = uvicorn.Config(InLocale(app, "en"), host="127.0.0.1", port=port, log_level="warning")
+    # log_config=None: leave the session's logging as it is (test_log_leaks reads the access
+    # log; uvicorn's own config would turn its propagation off).
+    config = uvicorn.Config(InLocale(app, "en"), host="127.0.0.1", port=port, log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
