@@ -98,6 +98,7 @@ def bench_stack(
         "UM_BRIDGE_URL": bridge_url,
         **cookie_secrets(),
         "UM_ADDRESS_LIMIT": "1000000/60",
+        "UM_CHALLENGE_AFTER": "1000000",
         "UM_REDIS_URL": counters.url,
         "UM_SMTP_HOST": "127.0.0.1",
         "UM_SMTP_PORT": str(private.smtp_port),

@@ -159,8 +159,9 @@ class Settings:
     action_redirect_uri: str = "http://localhost:8000/portal/login"
     university_domains: tuple[str, ...] = ("umontpellier.fr",)
     limits: Limits = field(default_factory=Limits)
-    # Per client address, per replica: (requests, window in seconds) on the students' forms.
-    address_limit: tuple[int, int] = (30, 600)
+    # Per client network: (requests, window in seconds) on the students' forms, the hard
+    # ceiling; past `challenge_after` posts each one needs a proof of work (below).
+    address_limit: tuple[int, int] = (300, 600)
     # The deployment's IT charter: accepted on the activation path when enabled.
     charter: bool = False
     # The in-person desk for students without a rescue email (seed 004: room K103).
@@ -172,6 +173,12 @@ class Settings:
     # The reverse proxies whose X-Forwarded-For is believed (addresses or networks); none:
     # the peer's own address is the client's.
     trusted_proxies: tuple[str, ...] = ()
+    # The proof of work (ALTCHA, docs/security.md): once a client network has made this
+    # many student form posts in the address limit's window, each further post needs a
+    # solved challenge; 0 asks it of every post, the ceiling or more never.
+    challenge_after: int = 10
+    # PBKDF2 iterations per attempt; the browser makes 5,000 to 10,000 attempts.
+    challenge_cost: int = 5000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -200,7 +207,7 @@ class Settings:
         dev_mode = _flag(env.get("UM_DEV_MODE"))
         mail_dir = env.get("UM_MAIL_DIR")
         public_url = _get(env, "UM_BRIDGE_URL", "http://localhost:8000").rstrip("/")
-        requests, _, window = _get(env, "UM_ADDRESS_LIMIT", "30/600").partition("/")
+        requests, _, window = _get(env, "UM_ADDRESS_LIMIT", "300/600").partition("/")
         try:
             limits = _limits(env)
             address_limit = (int(requests), int(window or "600"))
@@ -220,6 +227,13 @@ class Settings:
             raise SettingsError(
                 "rate limits must be positive (UM_RESEND_INTERVAL and UM_INE_BACKOFF may be 0)"
             )
+        try:
+            challenge_after = int(_get(env, "UM_CHALLENGE_AFTER", "10"))
+            challenge_cost = int(_get(env, "UM_CHALLENGE_COST", "5000"))
+        except ValueError as error:
+            raise SettingsError(f"UM_CHALLENGE_* is not a whole number: {error}") from error
+        if challenge_after < 0 or challenge_cost < 1:
+            raise SettingsError("UM_CHALLENGE_AFTER must be 0 or more, UM_CHALLENGE_COST positive")
         return cls(
             keycloak_url=_keycloak_url(env),
             realm=_realm(env),
@@ -252,6 +266,8 @@ class Settings:
             desk_hours=_get(env, "UM_DESK_HOURS", DESK_HOURS),
             redis_url=env.get("UM_REDIS_URL") or None,
             trusted_proxies=_trusted_proxies(env.get("UM_TRUSTED_PROXIES", "")),
+            challenge_after=challenge_after,
+            challenge_cost=challenge_cost,
         )
 
     @property

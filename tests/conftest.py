@@ -149,6 +149,8 @@ def bridge(stack: Stack) -> Iterator[Bridge]:
             "UM_UNIVERSITY_DOMAINS": "umontpellier.fr,umontpellier.example",
             # Every test posts from 127.0.0.1: the per-address limit has its own test.
             "UM_ADDRESS_LIMIT": "100000/600",
+            # and the proof of work too (tests/integration/test_challenge.py).
+            "UM_CHALLENGE_AFTER": "100000",
             "UM_REDIS_URL": stack.redis_url,
         }
     )

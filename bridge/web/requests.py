@@ -1,24 +1,30 @@
 """What every page reads from the request and the application: the settings, "now" (the
-app's injectable clock), the gateways, the posted form behind CSRF and the per-address
-limit."""
+app's injectable clock), the gateways, the posted form behind CSRF, the per-address limit
+and, past its threshold, the proof of work (bridge.web.challenge)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bridge.domain.deadlines import PARIS
+from bridge.domain.errors import ServiceUnavailable
 from bridge.flows.action_links import LinkPolicy
+from bridge.flows.challenge_policy import proof_needed
 from bridge.flows.counters import CounterStore
 from bridge.flows.limits import allow_address
 from bridge.gateway.keycloak import AuditReader, StudentsGateway
 from bridge.gateway.smtp import Mailer
 from bridge.settings import Settings
+from bridge.web import challenge
 from bridge.web.answers import limit_page
 from bridge.web.csrf import require_csrf
+from bridge.web.templating import render
 
 
 def settings_of(request: Request) -> Settings:
@@ -74,15 +80,55 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def posted_form(request: Request, restart_url: str) -> FormData | Response:
-    """CSRF, then the per-address limit: the form, or the response that refuses it."""
+async def posted_form(
+    request: Request, restart_url: str, form_url: str | None = None
+) -> FormData | Response:
+    """CSRF, then the per-address limit, then past its threshold a solved challenge: the
+    form, or the response that refuses it. `form_url`: the page the form is on (the
+    posted path by default), where a refused challenge sends the student back."""
     await require_csrf(request)
     address = client_address(request)
-    requests, window = settings_of(request).address_limit
-    limited = await allow_address(counters_of(request), address, requests, window, now_of(request))
+    settings = settings_of(request)
+    requests, window = settings.address_limit
+    now = now_of(request)
+    limited = await allow_address(counters_of(request), address, requests, window, now)
     if limited:
         return limit_page(request, limited, restart_url)
-    return await request.form()
+    form = await request.form()
+    counters = counters_of(request)
+    if await proof_needed(counters, address, window, settings.challenge_after, now, counted=True):
+        payload = form.get(challenge.FIELD)
+        keys = challenge.ChallengeKeys.from_secret(settings.session_secret)
+        if not isinstance(payload, str) or not payload:
+            return challenge.refusal(request, "challenge.missing", form_url or request.url.path)
+        if not await challenge.spend(payload, keys, counters):
+            return challenge.refusal(request, "challenge.refused", form_url or request.url.path)
+    return form
+
+
+async def render_form(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    """A page with a student form: the proof-of-work widget goes in the form when the
+    client's network is at the threshold (counter read, not taken). Counters that do not
+    answer leave it out: the post will meet them anyway (503)."""
+    settings = settings_of(request)
+    window, now = settings.address_limit[1], now_of(request)
+    needed = False
+    with contextlib.suppress(ServiceUnavailable):
+        needed = await proof_needed(
+            counters_of(request),
+            client_address(request),
+            window,
+            settings.challenge_after,
+            now,
+            counted=False,
+        )
+    # When the window ends (and the count starts again): what a browser without JavaScript
+    # is told to wait for.
+    ends = dt.datetime.fromtimestamp((int(now.timestamp()) // window + 1) * window, PARIS)
+    extra = {"challenge": needed, "challenge_until": ends}
+    return render(request, name, {**(context or {}), **extra}, status_code)
 
 
 def field(form: FormData, name: str, max_length: int = 320) -> str:

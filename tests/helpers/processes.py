@@ -46,6 +46,7 @@ def bridge_replicas(stack: Any, ports: list[int], **env: str) -> Iterator[list[s
         "UM_SMTP_PORT": str(stack.smtp_port),
         "UM_SMTP_STARTTLS": "false",
         "UM_ADDRESS_LIMIT": "100000/600",
+        "UM_CHALLENGE_AFTER": "100000",
         # The realm registers the session bridge's portal: links land there.
         "UM_ACTION_REDIRECT_URI": f"http://localhost:{stack.bridge_port}/portal/login",
         **env,

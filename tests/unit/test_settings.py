@@ -257,3 +257,29 @@ def test_limits_must_be_positive(name: str, value: str) -> None:
 def test_a_limit_that_no_longer_exists_is_refused() -> None:
     with pytest.raises(SettingsError, match="UM_INE_FAILURES_PER_NETWORK"):
         Settings.from_env({**REQUIRED, "UM_INE_FAILURES_PER_DAY": "5"})
+
+
+def test_the_proof_of_work_defaults_and_variables() -> None:
+    """A campus behind one NAT address: 300 posts per 10 minutes, a challenge past 10."""
+    defaults = Settings.from_env(REQUIRED)
+    assert defaults.address_limit == (300, 600)
+    assert (defaults.challenge_after, defaults.challenge_cost) == (10, 5000)
+    env = {**REQUIRED, "UM_CHALLENGE_AFTER": "0", "UM_CHALLENGE_COST": "20000"}
+    assert (Settings.from_env(env).challenge_after, Settings.from_env(env).challenge_cost) == (
+        0,
+        20000,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("UM_CHALLENGE_AFTER", "-1"),
+        ("UM_CHALLENGE_AFTER", "ten"),
+        ("UM_CHALLENGE_COST", "0"),
+        ("UM_CHALLENGE_COST", "5k"),
+    ],
+)
+def test_the_proof_of_work_settings_are_checked(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match="UM_CHALLENGE"):
+        Settings.from_env({**REQUIRED, name: value})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from bridge.web import challenge
 from bridge.web.students import activation, lost_password, pages
 
 routes: list[BaseRoute] = [
@@ -16,4 +17,6 @@ routes: list[BaseRoute] = [
     Route("/activation/rescue-email", activation.rescue_email, methods=["GET", "POST"]),
     Route("/lost-password", lost_password.lost_password, methods=["GET", "POST"]),
     Route("/lost-password/mail-sent", lost_password.mail_sent),
+    # The proof of work's challenge, for the forms' widget past the threshold.
+    Route("/challenge", challenge.challenge),
 ]

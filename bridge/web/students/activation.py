@@ -33,6 +33,7 @@ from bridge.web.requests import (
     mailer_of,
     now_of,
     posted_form,
+    render_form,
     settings_of,
     students_of,
 )
@@ -125,7 +126,7 @@ async def _send_mail(request: Request, wizard: Wizard, account: Account) -> Resp
 async def identifier(request: Request) -> Response:
     if request.method == "GET":
         forget(request.session)
-        return render(request, "activation_identifier.html")
+        return await render_form(request, "activation_identifier.html")
     form = await posted_form(request, RESTART)
     if isinstance(form, Response):
         return form
@@ -133,7 +134,7 @@ async def identifier(request: Request) -> Response:
     try:
         username = normalize_identifier(raw)
     except InvalidInput as error:
-        return render(
+        return await render_form(
             request,
             "activation_identifier.html",
             {"error": gettext(ERRORS[error.code]), "value": raw},
@@ -165,7 +166,7 @@ async def mail_sent(request: Request) -> Response:
         return _restart()
     deadline = deadline.astimezone(PARIS)
     minutes_left = int((deadline - now).total_seconds() // 60)
-    return render(
+    return await render_form(
         request,
         "activation_mail_sent.html",
         {"masked": wizard.masked, "deadline": deadline, "minutes_left": minutes_left},
@@ -173,7 +174,7 @@ async def mail_sent(request: Request) -> Response:
 
 
 async def resend(request: Request) -> Response:
-    form = await posted_form(request, RESTART)
+    form = await posted_form(request, RESTART, form_url="/activation/mail-sent")
     if isinstance(form, Response):
         return form
     wizard = Wizard.load(request.session, now_of(request))
@@ -193,7 +194,7 @@ async def ine(request: Request) -> Response:
     if wizard is None:
         return _restart()
     if request.method == "GET":
-        return render(request, "activation_ine.html")
+        return await render_form(request, "activation_ine.html")
     form = await posted_form(request, RESTART)
     if isinstance(form, Response):
         return form
@@ -216,7 +217,7 @@ async def ine(request: Request) -> Response:
         return limit_page(request, outcome, RESTART)
     if isinstance(outcome, Invalid):
         context = {"error": gettext(ERRORS[outcome.code]), "value": raw}
-        return render(request, "activation_ine.html", context, 400)
+        return await render_form(request, "activation_ine.html", context, 400)
     proof = await grant_rescue_email_change(counters_of(request), account)
     wizard.touch(now_of(request), ine_proof=proof).save(request.session)
     return RedirectResponse("/activation/rescue-email", status_code=303)
@@ -230,7 +231,7 @@ async def rescue_email(request: Request) -> Response:
     if wizard is None or not wizard.ine_confirmed:
         return _restart()
     if request.method == "GET":
-        return render(request, "activation_rescue_email.html")
+        return await render_form(request, "activation_rescue_email.html")
     form = await posted_form(request, RESTART)
     if isinstance(form, Response):
         return form
@@ -239,7 +240,7 @@ async def rescue_email(request: Request) -> Response:
         email, field(form, "email_confirm"), settings_of(request).university_domains
     )
     if isinstance(address, Invalid):
-        return render(
+        return await render_form(
             request,
             "activation_rescue_email.html",
             {"error": gettext(ERRORS[address.code]), "value": email, "error_field": address.code},

@@ -28,6 +28,7 @@ from bridge.web.requests import (
     mailer_of,
     now_of,
     posted_form,
+    render_form,
     settings_of,
     students_of,
 )
@@ -125,7 +126,7 @@ def start_recovery(request: Request, login: Login, now: dt.datetime) -> None:
 
 async def lost_password(request: Request) -> Response:
     if request.method == "GET":
-        return render(request, "lost_password.html")
+        return await render_form(request, "lost_password.html")
     form = await posted_form(request, RESTART)
     if isinstance(form, Response):
         return form
@@ -134,7 +135,7 @@ async def lost_password(request: Request) -> Response:
     if isinstance(login, Invalid):
         # A typo says nothing about accounts: the form comes back with its message.
         context = {"error": gettext(ERRORS[login.code]), "value": raw}
-        return render(request, "lost_password.html", context, 400)
+        return await render_form(request, "lost_password.html", context, 400)
     now = now_of(request)
     start_recovery(request, login, now)
     request.session[SESSION_KEY] = {"t": now.timestamp()}
