@@ -58,9 +58,12 @@ def lenient(bridge: Any) -> Iterator[None]:
     bridge.app.state.settings = dataclasses.replace(
         real,
         limits=Limits(
+            mails_per_network=1_000_000,
             mails_per_day=1_000_000,
             resend_interval=dt.timedelta(0),
-            ine_failures_per_day=1_000_000,
+            ine_failures_per_network=1_000_000,
+            ine_backoff=dt.timedelta(0),
+            lookups_per_hour=1_000_000,
         ),
     )
     try:
