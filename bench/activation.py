@@ -36,7 +36,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +44,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.countproxy import CONNECTIONS
 from bench.harness import (
     BenchStack,
     Bridge,
@@ -123,12 +124,25 @@ def service_token(stack: BenchStack, keycloak_url: str | None = None) -> str:
     return str(response.json()["access_token"])
 
 
-def admin_client(base_url: str, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{base_url}/admin/realms/um",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
+class TokenAuth(httpx.Auth):
+    """A bearer token fetched once and reused, fetched again when Keycloak refuses it (the
+    administrator's lives 60 s), as a service keeps its token."""
+
+    def __init__(self, fetch: Callable[[], str]) -> None:
+        self.fetch = fetch
+        self.token = fetch()
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        response = yield request
+        if response.status_code == 401:
+            self.token = self.fetch()
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request
+
+
+def admin_client(base_url: str, fetch: Callable[[], str]) -> httpx.Client:
+    return httpx.Client(base_url=f"{base_url}/admin/realms/um", auth=TokenAuth(fetch), timeout=60)
 
 
 def direct_path(admin: httpx.Client, username: str, portal: str) -> float:
@@ -179,8 +193,16 @@ class Calls:
     """What a proxy counted over `activations` activations, and their latencies."""
 
     activations: int
-    rows: dict[str, Row]
+    counted: dict[str, Row]
     latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rows(self) -> dict[str, Row]:
+        """The requests, by method and path pattern."""
+        return {key: row for key, row in self.counted.items() if key != CONNECTIONS}
+
+    def connections(self) -> int:
+        return int(self.counted.get(CONNECTIONS, [0])[0])
 
     def per_activation(self) -> float:
         return sum(r[0] for r in self.rows.values()) / max(self.activations, 1)
@@ -418,6 +440,7 @@ def print_calls(label: str, calls: Calls, order: list[str]) -> None:
         f"      latency mean {ms(mean)} = Keycloak answering {ms(keycloak)} "
         f"+ the rest {ms(mean - keycloak)} (the caller's own work, HTTP, Redis, the proxy hop)"
     )
+    print(f"      TCP connections to Keycloak opened: {calls.connections()}")
 
 
 def main() -> None:
@@ -500,7 +523,7 @@ def main() -> None:
         with stack.admin() as admin:
             for name in warm[:3]:
                 direct_path(admin, name, portal)
-        with admin_client(stack.keycloak.url, service_token(stack)) as service:
+        with admin_client(stack.keycloak.url, lambda: service_token(stack)) as service:
             for name in warm[3:5]:
                 direct_path(service, name, portal)
         with httpx.Client(timeout=60) as client:
@@ -518,8 +541,8 @@ def main() -> None:
         direct_sa: list[float] = []
         through: list[float] = []
         with (
-            stack.admin() as admin,
-            admin_client(stack.keycloak.url, service_token(stack)) as service,
+            admin_client(stack.keycloak.url, stack.keycloak.admin_token) as admin,
+            admin_client(stack.keycloak.url, lambda: service_token(stack)) as service,
             httpx.Client(timeout=60) as client,
         ):
             for d, s, w in zip(direct_names, service_names, bridge_names, strict=True):
@@ -532,11 +555,11 @@ def main() -> None:
         with (
             httpx.Client(timeout=60) as client,
             # One token each, fetched beforehand and reused, as a service would.
-            admin_client(proxy.urls["direct"], stack.keycloak.admin_token()) as admin,
-            admin_client(proxy.urls["direct_sa"], service_token(stack)) as service,
+            admin_client(proxy.urls["direct"], stack.keycloak.admin_token) as admin,
+            admin_client(proxy.urls["direct_sa"], lambda: service_token(stack)) as service,
         ):
 
-            def through(url: str) -> Callable[[str], float]:
+            def via_bridge(url: str) -> Callable[[str], float]:
                 def run(username: str) -> float:
                     client.cookies.clear()
                     return bridge_path(client, url, username)
@@ -546,8 +569,8 @@ def main() -> None:
             calls = counted_paths(
                 proxy,
                 {
-                    "before": through(before.url),
-                    "after": through(after.url),
+                    "before": via_bridge(before.url),
+                    "after": via_bridge(after.url),
                     "direct": lambda username: direct_path(admin, username, portal),
                     "direct_sa": lambda username: direct_path(service, username, portal),
                 },
@@ -654,14 +677,21 @@ def report(
             print()
         calls_line = "  ".join(
             f"{short(key)} {row[0] / max(len(lat), 1):.2f}"
-            for key, row in sorted(total_calls.items(), key=lambda kv: call_order(kv[0]))
+            for key, row in sorted(under_load.rows.items(), key=lambda kv: call_order(kv[0]))
         )
         print(
             f"         calls per activation under load {under_load.per_activation():.2f}"
-            f" ({calls_line})"
+            f" ({calls_line}); TCP connections opened {under_load.connections()}"
         )
         shares = "  ".join(f"{part} {used / run.elapsed:.2f}" for part, used in run.cpu.items())
         print(f"         CPU cores used (of 2): {shares}")
+        if lat:
+            each = "  ".join(
+                f"{part} {used / len(lat) * 1000:.1f}"
+                for part, used in run.cpu.items()
+                if part in ("bridge", "Keycloak")
+            )
+            print(f"         CPU ms per activation (page + post): {each}")
         print(f"         errors: {sum(run.errors.values())} {dict(run.errors) or ''}")
     a, b = runs["after"], runs["before"]
     if a.elapsed and b.elapsed and b.latencies:

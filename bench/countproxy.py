@@ -25,6 +25,8 @@ import re
 import time
 from collections import defaultdict
 
+# Counted as a pattern of its own: TCP connections opened (clients that reuse theirs open few).
+CONNECTIONS = "TCP connections opened"
 IDS = re.compile(r"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REALM = re.compile(r"^/(admin/realms|realms)/[^/]+")
 
@@ -102,6 +104,7 @@ async def serve_connection(
         client_writer.close()
         return
     pending = Exchange()
+    counts.add(name, CONNECTIONS, 0.0, 0)
 
     async def answers() -> None:
         try:

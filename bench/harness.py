@@ -107,7 +107,10 @@ def bench_stack(
         # says it, whatever port it listens on.
         "UM_BRIDGE_URL": bridge_url,
         **cookie_secrets(),
+        # Capacity is measured, not the limits: the per-network limit and the realm's mail
+        # budget (600 a minute by default, hit within the first 20 s of load) are lifted.
         "UM_ADDRESS_LIMIT": "1000000/60",
+        "UM_MAILS_PER_MINUTE": "1000000",
         "UM_REDIS_URL": counters.url,
         "UM_SMTP_HOST": "127.0.0.1",
         "UM_SMTP_PORT": str(private.smtp_port),
