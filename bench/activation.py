@@ -36,7 +36,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,7 +132,7 @@ class TokenAuth(httpx.Auth):
         self.fetch = fetch
         self.token = fetch()
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token}"
         response = yield request
         if response.status_code == 401:
@@ -333,7 +333,7 @@ class LoadRun:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     ran_out: int = 0
-    cpu: Counter[str] = field(default_factory=Counter)
+    cpu: dict[str, float] = field(default_factory=dict)
     calls: list[dict[str, Row]] = field(default_factory=list)
     mails_before: int = 0
 
@@ -401,7 +401,7 @@ def load_slice(
     cpu_before = cpu_now(stack, bridge.pid)
     asyncio.run(load(bridge.url, pool, concurrency, duration, run))
     for part, used in cpu_now(stack, bridge.pid).items():
-        run.cpu[part] += used - cpu_before[part]
+        run.cpu[part] = run.cpu.get(part, 0.0) + used - cpu_before[part]
     run.calls.append(proxy.counts().get(name, {}))
 
 
@@ -693,11 +693,11 @@ def report(
             )
             print(f"         CPU ms per activation (page + post): {each}")
         print(f"         errors: {sum(run.errors.values())} {dict(run.errors) or ''}")
-    a, b = runs["after"], runs["before"]
-    if a.elapsed and b.elapsed and b.latencies:
-        gain = (len(a.latencies) / a.elapsed) / (len(b.latencies) / b.elapsed)
+    after, before = runs["after"], runs["before"]
+    if after.elapsed and before.elapsed and before.latencies:
+        gain = (len(after.latencies) / after.elapsed) / (len(before.latencies) / before.elapsed)
         print(f"  throughput after / before: {gain:.2f}x")
-    activations = len(a.latencies) + len(b.latencies)
+    activations = len(after.latencies) + len(before.latencies)
     print(f"  mails received by the sink: {mails} (activations: {activations})")
     if pool.top_ups or any(run.ran_out for run in runs.values()):
         print(

@@ -24,6 +24,7 @@ import json
 import re
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
 # Counted as a pattern of its own: TCP connections opened (clients that reuse theirs open few).
 CONNECTIONS = "TCP connections opened"
@@ -180,13 +181,14 @@ async def main(
     listen: list[tuple[str, int]], upstream: tuple[str, int], host_header: str, control_port: int
 ) -> None:
     counts = Counts()
+
+    def handler(
+        name: str,
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+        return lambda r, w: serve_connection(name, upstream, host_header, counts, r, w)
+
     servers = [
-        await asyncio.start_server(
-            lambda r, w, n=name: serve_connection(n, upstream, host_header, counts, r, w),
-            "127.0.0.1",
-            port,
-        )
-        for name, port in listen
+        await asyncio.start_server(handler(name), "127.0.0.1", port) for name, port in listen
     ]
     servers.append(
         await asyncio.start_server(lambda r, w: control(counts, r, w), "127.0.0.1", control_port)
