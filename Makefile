@@ -13,5 +13,6 @@ test-production:
 lint:
 	@bash scripts/lint
 
+# ARGS: bench/activation.py's flags, e.g. make bench ARGS="--duration 30"
 bench:
-	@bash scripts/bootstrap && .venv/bin/python bench/activation.py
+	@bash scripts/bootstrap && .venv/bin/python bench/activation.py $(ARGS)
