@@ -131,6 +131,7 @@ def bench_stack(
         private.stop()
         counters.stop()
         sink.stop()
+        shutil.rmtree(mail_dir, ignore_errors=True)  # thousands of mails: nothing left behind
 
 
 @dataclass
