@@ -158,13 +158,8 @@ def direct_path(admin: httpx.Client, username: str, portal: str) -> float:
         params={"lifespan": lifespan, "client_id": "portal", "redirect_uri": portal},
         json=["UPDATE_PASSWORD"],
     ).raise_for_status()
-    # What the bridge then records for staff: the time of the last mail (its counters are
-    # in Redis), an update with the attributes and the profile's own fields only.
-    rep = admin.get(f"/users/{user['id']}").json()
-    attributes = rep.get("attributes") or {}
-    attributes["umLastMailAt"] = [dt.datetime.now(dt.UTC).isoformat()]
-    profile = {k: rep[k] for k in ("username", "email", "firstName", "lastName") if k in rep}
-    admin.put(f"/users/{user['id']}", json={**profile, "attributes": attributes}).raise_for_status()
+    # Nothing more: the counters are in Redis, and staff read the send from Keycloak's
+    # admin event (the bridge of 6315251 also wrote a counter and the time of the mail).
     return time.perf_counter() - started
 
 

@@ -89,11 +89,14 @@ def create_app(
     state = app.state
     state.background = set()  # bridge.web.background: tasks kept until they end
     state.settings = settings
-    state.gateway = gateway or StudentsGateway.service_account(*service_account)
+    state.counters = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
+    # Every writer of an account takes turns in the shared store (Gateway.serialize_writes).
+    state.gateway = gateway or StudentsGateway.service_account(*service_account).serialize_writes(
+        state.counters
+    )
     state.audit = AuditReader.service_account(*service_account)
     state.mailer = Mailer(smtp or SmtpSettings.from_env())  # notices Keycloak does not send
     state.clock = lambda: dt.datetime.now(PARIS)  # "now" for deadlines and counters; tests set it
-    state.counters = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
     state.templates = make_templates()
     state.templates.env.globals.update(
         support_url=settings.support_url,

@@ -286,6 +286,9 @@ class JobSettings:
     client_secret: str
     # What `provision` applied (SQLite); `--state` overrides it.
     provision_state: Path | None = None
+    # The store the bridge's replicas share (UM_REDIS_URL): the jobs' writes to an account
+    # take turns with theirs (Gateway.serialize_writes). Unset: no turns taken.
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
@@ -302,6 +305,7 @@ class JobSettings:
             client_id=_get(env, "UM_PROVISIONING_CLIENT_ID", "provisioning"),
             client_secret=secret,
             provision_state=Path(state) if state else None,
+            redis_url=env.get("UM_REDIS_URL") or None,
         )
 
 

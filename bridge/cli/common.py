@@ -27,14 +27,18 @@ def jobs_gateway(settings: JobSettings) -> ProvisioningGateway:
     """Jobs act as the `provisioning` client's service account (docs/lifecycle.md lists
     its roles): UM_PROVISIONING_CLIENT_ID, UM_PROVISIONING_CLIENT_SECRET."""
     from bridge.gateway.keycloak import ProvisioningGateway
+    from bridge.gateway.redis_counters import RedisCounters
 
-    return ProvisioningGateway.service_account(
+    gateway = ProvisioningGateway.service_account(
         settings.keycloak_url,
         settings.realm,
         settings.client_id,
         settings.client_secret,
         timeout=120,
     )
+    if settings.redis_url:
+        gateway.serialize_writes(RedisCounters(settings.redis_url))
+    return gateway
 
 
 def today(args: argparse.Namespace) -> dt.date:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bridge.domain.accounts import Account, RequiredAction, mask_email
 from bridge.domain.deadlines import end_of_day, seconds_until_end_of_day
-from bridge.domain.errors import DomainError, ServiceUnavailable
+from bridge.domain.errors import ServiceUnavailable
 from bridge.domain.ratelimits import Limits
 from bridge.flows.counters import CounterStore
 from bridge.flows.limits import Reservation, release, reserve_mail
@@ -61,8 +61,6 @@ class LinkSender(Protocol):
         redirect_uri: str,
     ) -> None: ...
 
-    async def record_mail_sent(self, account: Account, now: dt.datetime) -> None: ...
-
 
 async def reserve_link(
     account: Account, policy: LinkPolicy, now: dt.datetime
@@ -72,16 +70,12 @@ async def reserve_link(
 
 
 async def mail_under(
-    reservation: Reservation,
-    policy: LinkPolicy,
-    sender: LinkSender,
-    account: Account,
-    now: dt.datetime,
-    mail: Awaitable[None],
+    reservation: Reservation, policy: LinkPolicy, mail: Awaitable[None]
 ) -> Unavailable | None:
     """Send `mail` under a reservation of the limits: given back if nothing left (refused
-    by Keycloak, SMTP down, anything unplanned); then the time of the last mail recorded
-    for staff. Unavailable when the service failed; None when the mail went."""
+    by Keycloak, SMTP down, anything unplanned). Unavailable when the service failed; None
+    when the mail went. Nothing is written on the account: staff read when the last link
+    left from Keycloak's own admin event of the send (gateway.keycloak.audit)."""
     try:
         await mail
     except ServiceUnavailable as error:
@@ -90,11 +84,6 @@ async def mail_under(
     except BaseException:
         await release(policy.counters, reservation)
         raise
-    try:
-        await sender.record_mail_sent(account, now)
-    except DomainError:
-        # The mail is gone and counted: only the staff's "last mail" misses it.
-        log.warning("mail sent but its time could not be recorded on the account")
     return None
 
 
@@ -116,9 +105,6 @@ async def send_action_link(
     failed = await mail_under(
         reservation,
         policy,
-        sender,
-        account,
-        now,
         sender.send_action_mail(
             account,
             policy.actions(purpose),

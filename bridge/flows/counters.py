@@ -46,6 +46,11 @@ class CounterStore(Protocol):
         value, one gets True. A wrong value leaves the key as it was."""
         ...
 
+    async def acquire(self, key: str, value: str, ttl: int) -> bool:
+        """Hold `value` under `key` for `ttl` seconds if nothing is held there: a lock,
+        released with `spend(key, value)`."""
+        ...
+
     async def ping(self) -> None:
         """ServiceUnavailable unless the store answers."""
         ...
@@ -108,6 +113,13 @@ class MemoryCounters:
         if len(self._held) > 1024:  # amortised: drop what ended
             self._held = {k: v for k, v in self._held.items() if v[1] > now}
         self._held[key] = (value, now + ttl)
+
+    async def acquire(self, key: str, value: str, ttl: int) -> bool:
+        held = self._held.get(key)
+        if held is not None and held[1] > self._clock():
+            return False
+        await self.hold(key, value, ttl)
+        return True
 
     async def spend(self, key: str, value: str) -> bool:
         held = self._held.get(key)

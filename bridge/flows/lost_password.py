@@ -135,9 +135,7 @@ async def _notify(
     reservation = await reserve_link(account, policy, now)
     if isinstance(reservation, Limited):
         return reservation
-    failed = await mail_under(
-        reservation, policy, gateway, account, now, notices.send_notice(account, notice)
-    )
+    failed = await mail_under(reservation, policy, notices.send_notice(account, notice))
     if failed:
         return failed
     return Notified(notice.value)

@@ -90,6 +90,12 @@ class RedisCounters:
         except (RedisError, OSError) as error:
             raise ServiceUnavailable(f"Redis: {type(error).__name__}") from error
 
+    async def acquire(self, key: str, value: str, ttl: int) -> bool:
+        try:
+            return bool(await self._redis.set(PREFIX + key, value, ex=ttl, nx=True))
+        except (RedisError, OSError) as error:
+            raise ServiceUnavailable(f"Redis: {type(error).__name__}") from error
+
     async def spend(self, key: str, value: str) -> bool:
         return await self._call(self._spend, key, value) == 1
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bridge.domain.accounts import Account
+from bridge.domain.errors import Conflict
 from bridge.domain.lifecycle import is_expired
 from bridge.gateway.keycloak import ProvisioningGateway
 
@@ -51,7 +52,12 @@ async def expire(
 
     async def disable(account: Account) -> bool:
         async with slots:
-            return dry_run or await gateway.disable_expired(account)
+            try:
+                return dry_run or await gateway.disable_expired(account)
+            except Conflict:
+                # Concurrent writes kept turning it back on: the next run disables it.
+                report(f"retry     {account.username}: re-enabled meanwhile, left for the next run")
+                return False
 
     for year in range(FIRST_YEAR, today.year + 1):
         last_day = dt.date(year, 12, 31)

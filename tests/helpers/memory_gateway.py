@@ -5,7 +5,6 @@ integration tests do that against a real server."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,10 +50,6 @@ class MemoryGateway:
         if self.refuse_sends:
             raise Rejected("User is disabled")
         self.mails.append((account.id, actions, lifespan, client_id, redirect_uri))
-
-    async def record_mail_sent(self, account: Account, now: dt.datetime) -> None:
-        self.calls.append("record_mail_sent")
-        self._change(account.id, last_mail_at=now)
 
     # RescueEmailWriter
     async def set_rescue_email(self, account: Account, address: str) -> None:

@@ -224,9 +224,15 @@ def test_rescue_email_mail_key_and_re_enable(
     user = admin.get(f"/users/{student['id']}").json()
     assert (user["email"], user["emailVerified"]) == (address, True)
 
+    page = console.get(f"{bridge_url}/console/accounts/{student['id']}").text
+    assert 'id="um-console-last-link">aucun' in page
     mailed = post_action(console, bridge_url, student["id"], "send-activation-mail")
     assert mailed.status_code == 303
     (mail,) = wait_for_mails(stack.mail_dir, address, 1)
+    # When the link left, from Keycloak's admin event of the send (nothing on the account).
+    page = console.get(f"{bridge_url}/console/accounts/{student['id']}").text
+    sent_at = dt.datetime.now(PARIS).strftime("%d/%m/%Y")
+    assert re.search(rf'id="um-console-last-link">{sent_at} \d\d:\d\d<', page)
     assert (
         "UPDATE_PASSWORD" in admin.get(f"/users/{student['id']}").json()["requiredActions"] or mail
     )

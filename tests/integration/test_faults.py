@@ -24,7 +24,7 @@ import pytest
 
 from bridge.domain.deadlines import PARIS
 from devstack.ports import free_ports
-from tests.helpers.accounts import attribute, ine_of
+from tests.helpers.accounts import attribute, ine_of, last_link_at
 from tests.helpers.activation import follow, post, start
 from tests.helpers.browserless import browser
 from tests.helpers.console import console_login, post_action
@@ -105,7 +105,7 @@ def test_smtp_down_during_a_lost_password_mail(
         "lost password: nothing sent, service unavailable" in r.getMessage() for r in caplog.records
     )
     assert stack.counter(f"mail:day:{student['id']}:{today()}") == 0
-    assert attribute(admin, student["id"], "umLastMailAt") is None
+    assert last_link_at(admin, student["id"]) is None
     assert mails_for(stack.mail_dir, student["email"]) == []
     with browser() as client:
         assert ask(client, bridge, student["username"]).status_code == 303

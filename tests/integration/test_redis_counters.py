@@ -81,3 +81,14 @@ async def test_holding_again_replaces_and_a_held_value_expires(store: CounterSto
     await store.hold("short", "value", 1)
     await asyncio.sleep(1.2)
     assert await store.spend("short", "value") is False
+
+
+async def test_a_lock_has_one_holder_at_a_time(store: CounterStore) -> None:
+    results = await asyncio.gather(*(store.acquire("write:u1", f"t{n}", 10) for n in range(20)))
+    assert results.count(True) == 1
+    holder = f"t{results.index(True)}"
+    assert await store.spend("write:u1", "someone-else") is False  # only the holder releases
+    assert await store.spend("write:u1", holder) is True
+    assert await store.acquire("write:u1", "next", 1) is True
+    await asyncio.sleep(1.2)
+    assert await store.acquire("write:u1", "after-it-lapsed", 10) is True

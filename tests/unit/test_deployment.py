@@ -82,6 +82,10 @@ def test_replicas_share_the_limits_and_trust_only_the_proxy(compose: dict[str, A
     bridge = compose["services"]["bridge"]
     assert bridge["environment"]["UM_REDIS_URL"].startswith("redis://redis:")
     assert "redis" in compose["services"] and "redis" in bridge["depends_on"]
+    # The jobs take turns with the bridge on each account's writes: the same store.
+    jobs = compose["services"]["jobs"]
+    assert jobs["environment"]["UM_REDIS_URL"] == bridge["environment"]["UM_REDIS_URL"]
+    assert "redis" in jobs["depends_on"]
     trusted = bridge["environment"]["UM_TRUSTED_PROXIES"]
     assert trusted.startswith("${UM_TRUSTED_PROXIES:?"), trusted  # no default, never "*"
     keycloak = compose["services"]["keycloak"]["environment"]

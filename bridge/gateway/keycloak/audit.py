@@ -64,6 +64,23 @@ class AuditReader(Gateway):
             return None
         return dt.datetime.fromtimestamp(events[0]["time"] / 1000, tz=dt.UTC)
 
+    async def last_action_mail(self, user_id: str) -> dt.datetime | None:
+        """When Keycloak last sent the account an action link (activation, lost password,
+        the console's): the admin event of the send, so that nothing is written on the
+        account for it (a write per mail, and one more stale write to fear)."""
+        with domain_errors():
+            events = await self._admin.a_get_admin_events(
+                {
+                    "resourcePath": f"users/{user_id}/execute-actions-email",
+                    "operationTypes": "ACTION",
+                    "first": 0,
+                    "max": 1,
+                }
+            )
+        if not events:
+            return None
+        return dt.datetime.fromtimestamp(events[0]["time"] / 1000, tz=dt.UTC)
+
     async def staff_history(self, user_id: str, limit: int = 50) -> list[HistoryEntry]:
         """Newest first: from
         Keycloak's admin events on the account, each record counted once, at the write that

@@ -4,10 +4,14 @@ setting an activation key). Each subclass is one credential (README of this pack
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
-import datetime as dt
-from collections.abc import Callable
-from typing import Any, Self
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, Self
 
 from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 
@@ -18,20 +22,41 @@ from bridge.gateway.keycloak.mapping import (
     Representation,
     account_from_representation,
     attribute,
-    put,
     repair_single_values,
     required_action_names,
     required_actions_of,
 )
 
-# Sent with every update, as read just before (the declarative user profile requires them).
+log = logging.getLogger("bridge.gateway.keycloak")
+
+# Sent, as read just before, with every update of the attributes (the user profile wants them).
 PROFILE_FIELDS = ("username", "email", "firstName", "lastName")
+# A write, checked and made again while concurrent writes undo it (Gateway._update).
+WRITE_ATTEMPTS = 3
+# An account's write lock: how long a holder keeps it at most, how long a writer waits.
+LOCK_TTL, LOCK_WAIT = 10, 5.0
+
+
+class WriteLocks(Protocol):
+    """The shared store's locks (bridge.gateway.redis_counters, or the in-process one)."""
+
+    async def acquire(self, key: str, value: str, ttl: int) -> bool: ...
+
+    async def spend(self, key: str, value: str) -> bool: ...
 
 
 class Gateway:
     def __init__(self, admin: KeycloakAdmin, openid: KeycloakOpenID) -> None:
         self._admin = admin
         self._openid = openid
+        self._locks: WriteLocks | None = None
+
+    def serialize_writes(self, locks: WriteLocks) -> Self:
+        """Writes to one account take turns with every other gateway sharing `locks` (the
+        bridge's replicas, the console, the jobs): Keycloak writes a user's whole row
+        without a version check, so two overlapping writes lose one of them (measured)."""
+        self._locks = locks
+        return self
 
     @classmethod
     def service_account(
@@ -115,22 +140,65 @@ class Gateway:
     # --- writes ------------------------------------------------------------------------
 
     async def _update(self, user_id: str, mutate: Callable[[Representation], None]) -> None:
-        """Read, change, and write back only what changed: `enabled`, `emailVerified`,
-        `requiredActions` go only when they changed, so a stale read cannot re-enable an
-        account `expire` just disabled. Attributes go as a whole set (Keycloak replaces it
-        on PUT) and the profile's own fields as read just before the write."""
+        """Read, change, and write back only what changed: `enabled`, `email`,
+        `emailVerified`, `requiredActions` go only when they changed, so that a stale read
+        can neither re-enable an account `expire` just disabled nor undo an address the
+        student or staff just set. Attributes, when they changed, go as a whole set with
+        the profile's own fields as read just before (measured on 26.5: with `attributes`,
+        a missing first or last name is a 400 and a missing `email` is removed; without
+        them, the rest of the account is kept): only those writes carry a stale email.
+
+        Keycloak then writes the user's whole row, without a version check: a concurrent
+        write of another field that read the row before ours committed puts our field back
+        (measured). So the account is read again after the write, and what `mutate` still
+        changes is written again: a lost write is noticed, and made again, unless it is lost
+        again within those few milliseconds (docs/security.md)."""
+        async with self._turn(user_id):
+            for _ in range(WRITE_ATTEMPTS):
+                changed = await self._changes(user_id, mutate)
+                if not changed:
+                    return
+                with domain_errors():
+                    await self._admin.a_update_user(user_id, changed)
+            if await self._changes(user_id, mutate):
+                raise Conflict("concurrent writes kept undoing this one")
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, user_id: str) -> AsyncIterator[None]:
+        """This account's write lock, if the gateway shares one: waited for up to
+        LOCK_WAIT seconds, then the write goes anyway (a stuck holder must not stop
+        writes; its lock lapses after LOCK_TTL)."""
+        if self._locks is None:
+            yield
+            return
+        key, token = f"write:{user_id}", secrets.token_hex(16)
+        deadline = time.monotonic() + LOCK_WAIT
+        held = await self._locks.acquire(key, token, LOCK_TTL)
+        while not held and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            held = await self._locks.acquire(key, token, LOCK_TTL)
+        if not held:
+            log.warning("an account's write lock was busy for %s s: writing anyway", LOCK_WAIT)
+        try:
+            yield
+        finally:
+            if held:
+                await self._locks.spend(key, token)
+
+    async def _changes(
+        self, user_id: str, mutate: Callable[[Representation], None]
+    ) -> Representation:
+        """What `mutate` changes in the account as it is now: the payload of its write."""
         with domain_errors():
             rep = await self._admin.a_get_user(user_id)
-            before = copy.deepcopy(rep)
-            rep.setdefault("attributes", {})
-            mutate(rep)
-            repair_single_values(rep)
-            changed = {key: value for key, value in rep.items() if before.get(key) != value}
-            if changed:
-                # The user profile wants its own fields in every update (measured: without
-                # them, 400 "error-user-attribute-required"): those go as just read.
-                profile = {key: rep[key] for key in PROFILE_FIELDS if key in rep}
-                await self._admin.a_update_user(user_id, {**profile, **changed})
+        before = copy.deepcopy(rep)
+        rep.setdefault("attributes", {})
+        mutate(rep)
+        repair_single_values(rep)
+        changed = {key: value for key, value in rep.items() if before.get(key) != value}
+        if "attributes" in changed:
+            changed = {**{k: rep[k] for k in PROFILE_FIELDS if k in rep}, **changed}
+        return changed
 
     async def send_action_mail(
         self,
@@ -151,10 +219,6 @@ class Gateway:
                 lifespan=lifespan,
                 redirect_uri=redirect_uri,
             )
-
-    async def record_mail_sent(self, account: Account, now: dt.datetime) -> None:
-        """When the last action mail left, for staff to see (the limits count elsewhere)."""
-        await self._update(account.id, lambda rep: put(rep, "last_mail_at", now))
 
     async def set_activation_key(
         self, account: Account, key: str, actions: tuple[RequiredAction, ...]

@@ -44,7 +44,6 @@ FIELDS: Mapping[str, Field] = {
     "last_enrollment_year": Field("lastEnrollmentYear", attribute=True),
     "valid_until": Field("validUntil", attribute=True),
     # Admin-only bookkeeping of the bridge and the jobs.
-    "last_mail_at": Field("umLastMailAt", attribute=True),
     "reminder_sent_for": Field("umReminderSentFor", attribute=True),
     "staff_action": Field("umStaffAction", attribute=True),
     "locale": Field("locale", attribute=True),
@@ -105,14 +104,6 @@ def get(rep: Representation, name: str) -> Any:
     return values[0] if values else None
 
 
-def _instant(raw: str | None) -> dt.datetime | None:
-    try:
-        value = dt.datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-    return value if value is None or value.tzinfo else None
-
-
 def _date(raw: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw) if raw else None
@@ -138,7 +129,6 @@ def account_from_representation(rep: Representation, *, has_password: bool = Fal
         valid_until=_date(get(rep, "valid_until")),
         required_actions=required_actions_of(rep.get("requiredActions") or ()),
         has_password=has_password,
-        last_mail_at=_instant(get(rep, "last_mail_at")),
     )
 
 
@@ -176,7 +166,8 @@ def drop(rep: Representation, name: str) -> None:
 
 
 def changed_rescue_email(rep: Representation, address: str, *, verified: bool) -> None:
-    put(rep, "rescue_email", address)
+    # Keycloak stores every email lowercased: written so, a write can be checked by reading.
+    put(rep, "rescue_email", address.lower())
     put(rep, "rescue_email_verified", verified)
 
 

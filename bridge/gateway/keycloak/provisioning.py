@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,11 @@ from bridge.gateway.keycloak.mapping import (
     representation_from_record,
     with_temporary_password,
 )
+
+log = logging.getLogger("bridge.gateway.keycloak.provisioning")
+
+# Disable, check, again: how many times before the job reports the account.
+DISABLE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -159,14 +165,18 @@ class ProvisioningGateway(Gateway):
     ) -> tuple[str, ...]:
         """Write a provisioning plan's changes (names, emails, enrollment, enabled), each
         only where the account still holds what the plan read; the others' names back."""
-        moved: tuple[str, ...] = ()
+        moved: tuple[str, ...] | None = None
 
         def mutate(rep: Representation) -> None:
+            # Decided on the first read; the checks after the write find the rest done.
             nonlocal moved
-            moved = apply_changes(rep, changes)
+            kept = moved or ()
+            found = apply_changes(rep, {k: v for k, v in changes.items() if k not in kept})
+            if moved is None:
+                moved = found
 
         await self._update(user_id, mutate)
-        return moved
+        return moved or ()
 
     # --- expiry and reminders -------------------------------------------------------------
 
@@ -198,28 +208,36 @@ class ProvisioningGateway(Gateway):
     async def disable_expired(self, account: Account) -> bool:
         """Disable and end every session; False when it was already disabled (another
         run got there first). Deletes nothing."""
-        already = False
+        already: bool | None = None  # as first read: the checks after the write see it done
 
         def mutate(rep: Representation) -> None:
             nonlocal already
-            already = not get(rep, "enabled")
+            if already is None:
+                already = not get(rep, "enabled")
             put(rep, "enabled", False)
 
-        # Only what changed goes (bridge.gateway.keycloak.base): `enabled`, and an attribute
-        # that concurrent writes left multi-valued, repaired (Keycloak refuses any update of
-        # such an account, measured: error-invalid-multivalued-size).
-        try:
-            await self._update(account.id, mutate)
-        except Rejected:
-            # A concurrent write left an attribute multi-valued just after our read: the
-            # next read sees it, and the update repairs it.
-            await self._update(account.id, mutate)
-        if already:
-            return False
-        with domain_errors():
-            # Disabling does not end sessions: log out, so that refresh tokens die too.
-            await self._admin.a_user_logout(account.id)
-        return True
+        for attempt in range(DISABLE_ATTEMPTS):
+            # Only what changed goes (bridge.gateway.keycloak.base): `enabled`, and an
+            # attribute that concurrent writes left multi-valued, repaired (Keycloak refuses
+            # any update of such an account, measured: error-invalid-multivalued-size).
+            try:
+                await self._update(account.id, mutate)
+            except Rejected:
+                # A concurrent write left an attribute multi-valued just after our read:
+                # the next read sees it, and the update repairs it.
+                await self._update(account.id, mutate)
+            if already and attempt == 0:
+                return False
+            with domain_errors():
+                # Disabling does not end sessions: log out, so that refresh tokens die too.
+                await self._admin.a_user_logout(account.id)
+                # Keycloak writes a user's whole row, without a version check: another
+                # field's write (a rescue address) that read the account before this one
+                # committed puts `enabled` back (measured). Read again, disable again.
+                if not get(await self._admin.a_get_user(account.id), "enabled"):
+                    return True
+            log.warning("a concurrent write re-enabled an expired account: disabling again")
+        raise Conflict("the account kept being re-enabled by concurrent writes")
 
     async def reminder_state(self, account: Account) -> tuple[dt.date | None, str]:
         """The validity end a reminder was last sent for, and the student's language."""

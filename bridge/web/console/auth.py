@@ -25,7 +25,7 @@ from bridge.web.console.session import COOKIE, MAX_AGE, ConsoleSession, SessionB
 from bridge.web.console.words import REFUSALS
 from bridge.web.csrf import require_csrf
 from bridge.web.oidc import oidc_client
-from bridge.web.requests import settings_of
+from bridge.web.requests import counters_of, settings_of
 from bridge.web.templating import render
 
 log = logging.getLogger("bridge.console")
@@ -205,7 +205,7 @@ class StaffAuthentication:
             settings.console_client_id,
             session.access_token,
             session.access_seconds_left(),
-        )
+        ).serialize_writes(counters_of(request))
         cookie_headers: list[tuple[bytes, bytes]] = []
         if refreshed:
             carrier = Response()

@@ -5,6 +5,7 @@ check use the bridge's service account, for an account the staff member could op
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -115,9 +116,11 @@ async def _student(request: Request) -> tuple[Account, StaffRecord | None]:
     if not _USER_ID.fullmatch(user_id):
         raise AccountNotFound("not a user id")
     account, record = await staff_gateway_of(request).console_account(user_id)
-    if await audit_of(request).is_staff_or_admin(user_id):
+    audit = audit_of(request)
+    if await audit.is_staff_or_admin(user_id):
         raise NotAllowed("a staff or administrator account")
-    return account, record
+    last_mail = await audit.last_action_mail(user_id)
+    return dataclasses.replace(account, last_mail_at=last_mail), record
 
 
 async def _account_page(
@@ -142,6 +145,7 @@ async def _account_page(
             "pending": [gettext(words.PENDING[a]) for a in account.required_actions],
             "mails_today": await _mails_today(request, account),
             "last_login": last_login.astimezone(PARIS) if last_login else None,
+            "last_link": account.last_mail_at.astimezone(PARIS) if account.last_mail_at else None,
             "history": [
                 (
                     entry.record.at.astimezone(PARIS),

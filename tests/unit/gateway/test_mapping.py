@@ -16,6 +16,7 @@ from bridge.gateway.keycloak.mapping import (
     changed_rescue_email,
     get,
     put,
+    reminder_sent_for,
     representation_from_record,
     required_action_names,
     required_actions_of,
@@ -70,13 +71,11 @@ def test_and_reads_back_as_the_same_account() -> None:
     assert account.has_password and account.enabled
 
 
-def test_counters_and_instants_round_trip() -> None:
+def test_dates_round_trip() -> None:
     rep: dict[str, object] = {"id": "u1", "username": "x"}
-    now = dt.datetime(2026, 9, 3, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-    put(rep, "last_mail_at", now)
-    assert rep["attributes"] == {"umLastMailAt": ["2026-09-03T08:00:00+00:00"]}
-    account = account_from_representation(rep)
-    assert account.last_mail_at == now
+    put(rep, "reminder_sent_for", dt.date(2027, 12, 31))
+    assert rep["attributes"] == {"umReminderSentFor": ["2027-12-31"]}
+    assert reminder_sent_for(rep) == dt.date(2027, 12, 31)
 
 
 def test_unreadable_values_read_as_absent() -> None:
@@ -84,13 +83,11 @@ def test_unreadable_values_read_as_absent() -> None:
         "id": "u1",
         "username": "x",
         "attributes": {
-            "umLastMailAt": ["yesterday"],
             "validUntil": ["31/12/2027"],
             "lastEnrollmentYear": ["²"],
         },
     }
     account = account_from_representation(rep)
-    assert account.last_mail_at is None
     assert account.valid_until is None and account.last_enrollment_year is None
 
 
@@ -165,12 +162,12 @@ def test_a_single_valued_attribute_left_multi_valued_is_repaired() -> None:
 
     rep = {
         "attributes": {
-            "umLastMailAt": ["2026-09-03T08:00:00+00:00", "2026-09-03T08:00:01+00:00"],
+            "validUntil": ["2027-12-31", "2028-12-31"],
             "eduPersonAffiliation": ["student", "member"],
         }
     }
     repair_single_values(rep)
     assert rep["attributes"] == {
-        "umLastMailAt": ["2026-09-03T08:00:00+00:00"],
+        "validUntil": ["2027-12-31"],
         "eduPersonAffiliation": ["student", "member"],  # multivalued by design
     }
