@@ -442,7 +442,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--students", type=int, default=60, help="sequential samples per path")
+    parser.add_argument("--students", type=int, default=200, help="sequential samples per path")
     parser.add_argument(
         "--per-bridge", type=int, default=20, help="counted activations per bridge and baseline"
     )
