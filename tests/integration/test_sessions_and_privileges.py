@@ -182,3 +182,43 @@ def test_the_staff_token_cannot_escalate(
     }
     assert "staff" not in realm_roles
     assert admin.get(f"/users/{colleague['id']}").json()["enabled"] is True
+
+
+@pytest.mark.core
+def test_no_client_of_the_realm_takes_a_password(stack: Any, make_user: Any) -> None:
+    """A staff member's password gets no token by the password grant, from any client of
+    realm `um` (admin-cli included: it would have opened the admin API to staff without the
+    console), and the realm's own admin console is disabled (issue 15)."""
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    secrets_of = {
+        "portal": stack.secrets["UM_PORTAL_CLIENT_SECRET"],
+        "bridge-console": stack.secrets["UM_CONSOLE_CLIENT_SECRET"],
+        "bridge": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
+        "provisioning": stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
+        "admin-cli": None,
+        "security-admin-console": None,
+        "account-console": None,
+    }
+    for client_id, secret in secrets_of.items():
+        answer = httpx.post(
+            f"{stack.realm_url}/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": client_id,
+                **({"client_secret": secret} if secret else {}),
+                "username": staff["username"],
+                "password": staff["password"],
+                "scope": "openid",
+            },
+        )
+        assert answer.status_code in (400, 401), (client_id, answer.status_code)
+        assert "access_token" not in answer.json(), client_id
+    console = httpx.get(
+        f"{stack.realm_url}/protocol/openid-connect/auth",
+        params={
+            "client_id": "security-admin-console",
+            "redirect_uri": f"{stack.url}/admin/um/console/",
+            "response_type": "code",
+        },
+    )
+    assert console.status_code == 400 and 'id="kc-form-login"' not in console.text
