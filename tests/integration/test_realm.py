@@ -38,6 +38,18 @@ def test_realm_settings(realm: dict[str, Any]) -> None:
     assert realm["adminEventsDetailsEnabled"] is True
 
 
+def test_admin_events_are_kept_one_year(admin: httpx.Client) -> None:
+    """docs/security.md, "Admin events": they hold the accounts' representations (the
+    console's history reads its records there), so they are not kept for ever: the realm
+    attribute Keycloak's expiry task reads (what its admin console sets under "Admin events
+    settings", 26.x)."""
+    config = admin.get("/events/config").json()
+    assert config["adminEventsEnabled"] and config["adminEventsDetailsEnabled"]
+    assert config["eventsExpiration"] == 90 * 24 * 3600
+    attributes = admin.get("").json()["attributes"]
+    assert int(attributes["adminEventsExpiration"]) == 365 * 24 * 3600
+
+
 def test_password_policy_is_the_spec_one(realm: dict[str, Any]) -> None:
     assert realm["passwordPolicy"] == POLICY
 
