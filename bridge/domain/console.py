@@ -91,15 +91,13 @@ class StaffRecord:
     action: Action
     at: dt.datetime
     reason: str = ""
-    # Who did it, by identifier: the history shows it without reading the staff member's
-    # account, which the bridge may not (only students are within its reach).
-    by: str = ""
 
     def encode(self) -> str:
-        data = {"action": self.action.value, "at": self.at.isoformat(), "reason": self.reason}
-        if self.by:
-            data["by"] = self.by
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(
+            {"action": self.action.value, "at": self.at.isoformat(), "reason": self.reason},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
 
     @classmethod
     def decode(cls, raw: str | None) -> StaffRecord | None:
@@ -109,7 +107,6 @@ class StaffRecord:
         try:
             data = json.loads(raw)
             at = dt.datetime.fromisoformat(data["at"])
-            reason, by = str(data.get("reason") or ""), str(data.get("by") or "")
-            return cls(Action(data["action"]), at, reason, by)
+            return cls(Action(data["action"]), at, str(data.get("reason") or ""))
         except (ValueError, KeyError, TypeError):
             return None

@@ -86,9 +86,7 @@ async def perform(
     now: dt.datetime,
     university_domains: Iterable[str],
     policy: LinkPolicy,
-    by: str = "",
 ) -> Done | KeyIssued | Invalid | Refused | Limited | Unavailable:
-    """`by`: the staff member's identifier, kept in the record."""
     refused = refusal(action, account, last, now.astimezone(PARIS).date())
     if refused:
         return refused
@@ -96,7 +94,7 @@ async def perform(
         reason = clean_reason(form.reason)
     except InvalidInput as error:
         return Invalid(error.code)
-    record = StaffRecord(action, now, reason, by)
+    record = StaffRecord(action, now, reason)
     if action is Action.RESET:
         await authority.reset_account(account.id, record)
     elif action is Action.SET_RESCUE_EMAIL:
@@ -121,9 +119,9 @@ async def perform(
 
 
 async def reveal_rescue_email(
-    authority: StaffAuthority, account: Account, now: dt.datetime, by: str = ""
+    authority: StaffAuthority, account: Account, now: dt.datetime
 ) -> StaffRecord:
     """Showing the whole address is itself recorded: who saw it, and when."""
-    record = StaffRecord(Action.SHOW_RESCUE_EMAIL, now, by=by)
+    record = StaffRecord(Action.SHOW_RESCUE_EMAIL, now)
     await authority.record(account.id, record)
     return record
