@@ -560,6 +560,18 @@ def test_smtp_down_gives_a_clear_page_and_consumes_nothing(
     wait_for_mails(stack.mail_dir, student["email"])
 
 
+def _rescue_email_with_smtp_down(
+    client: httpx.Client, bridge: Any, stack: Any, address: str
+) -> httpx.Response:
+    """Step 4-1 posted while the mail sink is stopped (started again whatever happens)."""
+    stack.stop_smtp()
+    try:
+        form = {"email": address, "email_confirm": address}
+        return post(client, bridge, "/activation/rescue-email", **form)
+    finally:
+        stack.start_smtp()
+
+
 def test_smtp_down_at_step_4_1_puts_the_previous_address_back(
     bridge: Any, stack: Any, make_user: Any, admin: httpx.Client, clock: Any
 ) -> None:
@@ -579,11 +591,7 @@ def test_smtp_down_at_step_4_1_puts_the_previous_address_back(
         mails_key = f"mail:day:{student['id']}:{today}"
         last_mail = last_link_at(admin, student["id"])
         assert stack.counter(mails_key) == 1 and last_mail  # step 3's mail
-        stack.stop_smtp()
-        try:
-            answer = post(client, bridge, "/activation/rescue-email", email=new, email_confirm=new)
-        finally:
-            stack.start_smtp()
+        answer = _rescue_email_with_smtp_down(client, bridge, stack, new)
         assert answer.status_code == 503
         assert "Rien n'a été modifié" in text(answer)
         csrf = client.um_csrf  # type: ignore[attr-defined]
@@ -605,11 +613,7 @@ def test_smtp_down_at_step_4_1_leaves_no_address_where_there_was_none(
     with browser() as client:
         _ine_step_done(client, bridge, student)
         new = f"panne.{student['username']}@example.net"
-        stack.stop_smtp()
-        try:
-            answer = post(client, bridge, "/activation/rescue-email", email=new, email_confirm=new)
-        finally:
-            stack.start_smtp()
+        answer = _rescue_email_with_smtp_down(client, bridge, stack, new)
     assert answer.status_code == 503
     stored = admin.get(f"/users/{student['id']}").json()
     assert not stored.get("email") and stored["emailVerified"] is False
