@@ -131,7 +131,7 @@ def run_dev(fresh: bool = False) -> None:
 
 async def _set_up_realm(admin: DevAdmin) -> list[DemoAccount]:
     """One event loop for both steps: the gateway's HTTP client belongs to the loop."""
-    await admin.ensure_console_permissions()
+    await admin.ensure_permissions()
     return await load_demo(admin, dt.datetime.now(PARIS).date())
 
 

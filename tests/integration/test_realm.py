@@ -123,13 +123,16 @@ def test_bridge_is_a_service_account_with_only_user_roles(admin: httpx.Client) -
         name: sorted(role["name"] for role in entry["mappings"])
         for name, entry in (mappings.get("clientMappings") or {}).items()
     }
-    # view-events: the console's history and last login (docs/console.md)
-    assert client_roles == {
-        "realm-management": ["manage-users", "query-users", "view-events", "view-users"]
-    }
-    # No realm-wide admin power: the bridge cannot manage the realm or clients.
+    # Query roles only: what it may read and write is the fine-grained permission on the
+    # members of `students` (bridge realm console-permissions); view-events, read-only: the
+    # console's history, last login and last link (docs/security.md, "Least privilege").
+    assert client_roles == {"realm-management": ["query-groups", "query-users", "view-events"]}
+    # No realm-wide admin power: the bridge cannot manage the realm or clients; its one
+    # realm role is what the fine-grained permission names.
     realm_roles = {role["name"] for role in mappings.get("realmMappings", [])}
-    assert realm_roles <= {"default-roles-um", "offline_access", "uma_authorization"}
+    assert "student-accounts" in realm_roles
+    allowed = {"student-accounts", "default-roles-um", "offline_access", "uma_authorization"}
+    assert realm_roles <= allowed
 
 
 def test_console_client_and_staff_role(admin: httpx.Client) -> None:

@@ -222,3 +222,50 @@ def test_no_client_of_the_realm_takes_a_password(stack: Any, make_user: Any) -> 
         },
     )
     assert console.status_code == 400 and 'id="kc-form-login"' not in console.text
+
+
+@pytest.mark.core
+def test_the_bridge_secret_reaches_students_only(
+    stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """What a leaked UM_BRIDGE_CLIENT_SECRET can do, asked of Keycloak itself with the
+    bridge's client-credentials token: find, read and update students; nothing about
+    anyone else, no group or role, no realm setting (issue 15)."""
+    token = httpx.post(
+        f"{stack.realm_url}/protocol/openid-connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "bridge",
+            "client_secret": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
+        },
+    ).json()["access_token"]
+    bridge = httpx.Client(
+        base_url=f"{stack.url}/admin/realms/um", headers={"Authorization": f"Bearer {token}"}
+    )
+    student = make_user(password=None)
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    staff_group = admin.get("/group-by-path/staff").json()["id"]
+    found = bridge.get("/users", params={"username": student["username"], "exact": "true"})
+    assert [u["id"] for u in found.json()] == [student["id"]]
+    assert bridge.get(f"/users/{student['id']}").status_code == 200
+    assert bridge.put(f"/users/{student['id']}", json={"firstName": "Ok"}).status_code == 204
+    # A staff account does not exist for it: not found by name, refused by id.
+    staff_found = bridge.get("/users", params={"username": staff["username"], "exact": "true"})
+    assert staff_found.json() == []
+    password = {"type": "password", "value": "Pris-en-main-2026!", "temporary": False}
+    refused = {
+        "read a staff account": bridge.get(f"/users/{staff['id']}"),
+        "reset a staff password": bridge.put(f"/users/{staff['id']}/reset-password", json=password),
+        "disable a staff account": bridge.put(f"/users/{staff['id']}", json={"enabled": False}),
+        "put a student in staff": bridge.put(f"/users/{student['id']}/groups/{staff_group}"),
+        "map a realm role": bridge.post(
+            f"/users/{student['id']}/role-mappings/realm",
+            json=[admin.get("/roles/staff").json()],
+        ),
+        "change the realm's SMTP": bridge.put("", json={"smtpServer": {"host": "evil.example"}}),
+        "list the clients": bridge.get("/clients"),
+        "create a user": bridge.post("/users", json={"username": "intrus001", "enabled": True}),
+    }
+    report = {what: answer.status_code for what, answer in refused.items()}
+    assert all(status == 403 for status in report.values()), report
+    assert admin.get(f"/users/{staff['id']}").json()["enabled"] is True
