@@ -17,14 +17,21 @@ Measured on 26.5.6, and why it is this shape:
 - the service accounts' searches are evaluated for their user, their by-id calls for their
   client: a realm role travels in the token of both, where a user or client policy served
   only one of the two;
-- a permission on `staff` whose policy does not grant is what refuses a member of both
-  groups (a Keycloak search still lists such an account: docs/security.md)."""
+- the members of `staff`, and every holder of a realm-management role (an administrator,
+  a service account), are refused to all but realm administrators: a permission whose
+  policy does not grant is what refuses a member of both `students` and `staff` (a
+  Keycloak search still lists such an account: docs/security.md). Keycloak has no policy
+  on the target's roles, so the holders are named one by one, as found at set-up: run it
+  again after granting such a role in this realm."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
+
+from keycloak.exceptions import KeycloakGetError, raise_error_from_response
 
 from bridge.domain.errors import Rejected
 from bridge.gateway.keycloak.base import Gateway
@@ -93,6 +100,15 @@ PERMISSIONS = (
         "Realm administrators",
     ),
 )
+ADMINISTRATORS_PERMISSION = "Administrators: administrators only"
+USER_SCOPES = (
+    "view",
+    "manage",
+    "map-roles",
+    "manage-group-membership",
+    "impersonate",
+    "reset-password",
+)
 # What earlier set-ups created: the staff role once acted with its own token.
 RETIRED = ("Staff manage students", "Has the staff role")
 
@@ -108,6 +124,83 @@ class RealmSetup(Gateway):
                 await self._ensure_policy(server, policy)
             for permission in PERMISSIONS:
                 await self._ensure_permission(server, permission)
+            await self._ensure_administrators_denied(server)
+
+    async def administrators(self) -> set[str]:
+        """The ids of every account holding a realm-management role, directly, through a
+        group or through a composite realm role."""
+        with domain_errors():
+            management = await self._admin.a_get_client_id("realm-management")
+            if management is None:
+                raise Rejected("no realm-management client in the realm")
+            found: set[str] = set()
+            holders: list[tuple[str, str]] = []  # (roles path, role name)
+            for role in await self._admin.a_get_client_roles(management):
+                holders.append((f"clients/{management}/roles", role["name"]))
+            for role in await self._admin.a_get_realm_roles():
+                if role.get("composite") and await self._raw_list(
+                    f"roles/{quote(role['name'])}/composites/clients/{management}"
+                ):
+                    holders.append(("roles", role["name"]))
+            for path, name in holders:
+                found |= {u["id"] for u in await self._paged(f"{path}/{quote(name)}/users")}
+                for group in await self._paged(f"{path}/{quote(name)}/groups"):
+                    found |= {u["id"] for u in await self._paged(f"groups/{group['id']}/members")}
+            return found
+
+    async def _ensure_administrators_denied(self, server: str) -> None:
+        existing = {p["name"]: p for p in await self._admin.a_get_client_authz_permissions(server)}
+        administrators = sorted(await self.administrators())
+        current = existing.get(ADMINISTRATORS_PERMISSION)
+        if not administrators:
+            # A permission with no resource would cover every user: none at all instead.
+            if current:
+                await self._admin.a_delete_client_authz_policy(server, current["id"])
+            return
+        wanted: dict[str, Any] = {
+            "name": ADMINISTRATORS_PERMISSION,
+            "description": "Holders of a realm-management role, as found at set-up",
+            "resourceType": "Users",
+            "resources": administrators,
+            "decisionStrategy": "UNANIMOUS",
+        }
+        if current is None:
+            await self._admin.a_create_client_authz_scope_permission(
+                {**wanted, "scopes": list(USER_SCOPES), "policies": ["Realm administrators"]},
+                server,
+            )
+            return
+        policies = {
+            p["name"]: p["id"] for p in await self._admin.a_get_client_authz_policies(server)
+        }
+        scopes = {s["name"]: s["id"] for s in await self._admin.a_get_client_authz_scopes(server)}
+        await self._admin.a_update_client_authz_scope_permission(
+            {
+                **wanted,
+                "id": current["id"],
+                "type": "scope",
+                "scopes": [scopes[s] for s in USER_SCOPES],
+                "policies": [policies["Realm administrators"]],
+            },
+            server,
+            current["id"],
+        )
+
+    async def _raw_list(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        connection = self._admin.connection
+        answer = await connection.a_raw_get(
+            f"admin/realms/{connection.realm_name}/{path}", **(params or {})
+        )
+        found = raise_error_from_response(answer, KeycloakGetError)
+        return list(found) if isinstance(found, list) else []
+
+    async def _paged(self, path: str, page: int = 500) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while True:
+            batch = await self._raw_list(path, {"first": len(found), "max": page})
+            found += batch
+            if len(batch) < page:
+                return found
 
     async def _retire(self, server: str) -> None:
         # Permissions first: Keycloak refuses to leave a permission without its policy.

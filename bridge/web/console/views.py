@@ -1,7 +1,7 @@
 """The staff console's pages (F7): find a student, see the account, confirm and perform an
 action. Behind StaffAuthentication (auth.py): every read and write of a student goes out
-with the staff member's own token; only the history, the last login and the staff/admin
-check use the bridge's service account, for an account the staff member could open."""
+with the console's service account, which Keycloak confines to the members of `students`;
+each action and each reveal is recorded with the staff member's identifier."""
 
 from __future__ import annotations
 
