@@ -188,7 +188,7 @@ def _relying_app_token(stack: Any, user: dict[str, Any]) -> str:
     return str(token["access_token"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def targets(stack: Any, admin: httpx.Client, make_user: Any) -> Iterator[Targets]:
     staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
     staff_student = make_user(groups=("/students", "/staff"))
