@@ -105,8 +105,8 @@ def test_the_realm_um_passes_through(stack: Any, public: str) -> None:
         assert token.json()["access_token"]
 
 
-# Paths of the admin side, all of which Keycloak itself answers (200 or a page) to the
-# administrator's bearer token sent below: through the public proxy, nginx's 404.
+# Paths of the admin side, which Keycloak serves directly (the consoles' pages, the API to
+# the administrator's bearer token sent below): through the public proxy, nginx's 404.
 ADMIN_PATHS = (
     "/admin",
     "/admin/",
