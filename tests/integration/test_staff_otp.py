@@ -26,7 +26,8 @@ def start_console_login(client: httpx.Client, bridge_url: str, **params: str) ->
     """The console's login: its redirect to Keycloak, followed; returns Keycloak's page."""
     start = client.get(f"{bridge_url}/console/login")
     assert start.status_code in (302, 303), start.text[:300]
-    return client.get(start.headers["Location"], params=params)
+    url = httpx.URL(start.headers["Location"])
+    return client.get(url.copy_merge_params(params) if params else url)
 
 
 def assert_no_console(client: httpx.Client, bridge_url: str) -> None:
@@ -110,6 +111,7 @@ def test_a_password_alone_never_opens_the_console(bridge_url: str, make_user: An
         assert 'inputmode="numeric"' in field.group(0)
         assert '<label for="otp"' in otp_page.text
         assert "css/um.css" in otp_page.text
+        assert 'id="um-footer"' not in otp_page.text  # the students' links
         assert_no_console(client, bridge_url)
 
         # One wrong code: two within a second would lock the account for a minute
@@ -162,6 +164,7 @@ def test_staff_without_an_app_set_one_up_before_the_console(
         assert "Les comptes du personnel se connectent avec un deuxième facteur" in text
         assert 'id="kc-totp-secret-qr-code"' in setup.text
         assert 'alt="QR code à scanner' in html.unescape(setup.text)
+        assert 'id="um-footer"' not in setup.text
         # Each label names its input (the stock page's did not).
         for name in ("totp", "userLabel"):
             assert f'<label for="{name}"' in setup.text and f'id="{name}"' in setup.text
@@ -223,10 +226,10 @@ def test_the_code_page_speaks_english_when_asked(bridge_url: str, make_user: Any
         else:
             french = start_console_login(client, bridge_url)
             english = re.search(
-                r'<option\s+value="([^"]+)"[^>]*>\s*English\s*</option>', french.text
+                r'<option\s+value="([^"]+)"[^>]*>[^<]*\(English\)\s*</option>', french.text
             )
             assert english, french.text[-2000:]
-            login = client.get(html.unescape(english.group(1)))
+            login = client.get(urljoin(str(french.url), html.unescape(english.group(1))))
             assert "KEYCLOAK_LOCALE" in client.cookies
         assert '<html class="login-pf" lang="en"' in login.text
         otp_page = submit_login(client, login, staff["username"], staff["password"])
