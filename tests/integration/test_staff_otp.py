@@ -13,7 +13,8 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from devstack.totp import counter_at
+from devstack.admin import DevAdmin
+from devstack.totp import counter_at, new_secret
 from tests.helpers.browserless import browser, is_otp_page, page_text, submit_login, submit_otp
 from tests.helpers.console import console_login
 from tests.helpers.totp import fresh_code, totp_at_step
@@ -272,3 +273,30 @@ def test_a_student_sees_no_code_page(bridge_url: str, make_user: Any, admin: htt
     assert answer.status_code == 302 and answer.headers["Location"].startswith(
         f"{bridge_url}/portal/"
     )
+
+
+@pytest.mark.anyio
+async def test_the_dev_stack_enrols_its_staff_member(
+    stack: Any, bridge_url: str, make_user: Any, admin: httpx.Client
+) -> None:
+    """`make dev`'s enrolment (devstack.admin.DevAdmin.enroll_totp, with the bootstrap
+    administrator): an OTP credential written through `PUT /users/{id}`, once per key, the
+    account otherwise untouched; the code of that key opens the console."""
+    staff = make_user(groups=("/staff",), password=STAFF_PASSWORD, otp=False)
+    before = admin.get(f"/users/{staff['id']}").json()
+    dev = DevAdmin.administrator(
+        stack.url, "um", stack.keycloak.admin_user, stack.keycloak.admin_password
+    )
+    first, second = new_secret(), new_secret()
+    assert await dev.enroll_totp(staff["id"], first) is True
+    assert await dev.enroll_totp(staff["id"], first) is False  # restarts change nothing
+    assert await dev.enroll_totp(staff["id"], second) is True  # a new key replaces the old
+    otps = [c for c in admin.get(f"/users/{staff['id']}/credentials").json() if c["type"] == "otp"]
+    assert len(otps) == 1 and otps[0]["userLabel"].startswith("make dev ")
+    after = admin.get(f"/users/{staff['id']}").json()
+    assert {k: v for k, v in after.items() if k != "totp"} == {
+        k: v for k, v in before.items() if k != "totp"
+    }
+    with browser() as client:
+        landed = console_login(client, bridge_url, staff["username"], STAFF_PASSWORD, second)
+        assert landed.status_code == 303 and landed.headers["Location"] == "/console"
