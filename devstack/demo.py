@@ -104,5 +104,6 @@ async def load_demo(
         await gateway.set_password(staff.id, STAFF_PASSWORD, temporary=False)
     if staff_otp_secret:
         await gateway.enroll_totp(staff.id, staff_otp_secret)
-    loaded.append(DemoAccount(STAFF.username, "staff", STAFF_PASSWORD, "personnel (console)"))
+    note = "personnel (console ; code à usage unique : ci-dessous)"
+    loaded.append(DemoAccount(STAFF.username, "staff", STAFF_PASSWORD, note))
     return loaded

@@ -146,6 +146,28 @@ def test_a_used_code_is_refused_the_second_time(bridge_url: str, make_user: Any)
         assert_no_console(second, bridge_url)
 
 
+def test_wrong_codes_count_as_failed_logins(
+    bridge_url: str, make_user: Any, admin: httpx.Client
+) -> None:
+    """Guessing codes meets the realm's brute-force detection, as wrong passwords do: two
+    wrong codes within a second (the quick-login check) lock the account for a minute, and
+    then even the right code is refused, with the same words as a wrong one."""
+    staff = make_user(groups=("/staff",), password=STAFF_PASSWORD)
+    with browser() as client:
+        otp_page = submit_login(
+            client, start_console_login(client, bridge_url), staff["username"], STAFF_PASSWORD
+        )
+        for _ in range(2):
+            otp_page = submit_otp(client, otp_page, stale_code(staff["otp_secret"]))
+            assert is_otp_page(otp_page)
+        status = admin.get(f"/attack-detection/brute-force/users/{staff['id']}").json()
+        assert status["numFailures"] == 2 and status["disabled"] is True
+        locked = submit_otp(client, otp_page, fresh_code(staff["otp_secret"]))
+        assert is_otp_page(locked)
+        assert "Code incorrect ou expiré" in page_text(html.unescape(locked.text))
+        assert_no_console(client, bridge_url)
+
+
 def test_staff_without_an_app_set_one_up_before_the_console(
     bridge_url: str, make_user: Any, admin: httpx.Client
 ) -> None:
