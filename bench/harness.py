@@ -5,6 +5,7 @@ one that reaches Keycloak through the counting proxy (`count_proxy`, bench/count
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from bridge.gateway.keycloak.realm_setup import RealmSetup
 from devstack.keycloak import KeycloakInstance
 from devstack.mailsink import start_mail_sink
 from devstack.ports import free_ports
@@ -121,6 +123,12 @@ def bench_stack(
     try:
         counters.start()
         private.start()
+        # The permissions the realm file cannot carry (the bridge's among them), as in
+        # `make dev` and the tests.
+        setup = RealmSetup.administrator(
+            keycloak.url, "um", keycloak.admin_user, keycloak.admin_password
+        )
+        asyncio.run(setup.ensure_permissions())
         with bridge_process(env, bridge_port) as bridge:
             pg = private.postgres
             pg_pid = pg.process.pid if pg and pg.process else None

@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from bridge.domain.deadlines import PARIS
 from bridge.flows.counters import MemoryCounters
-from bridge.gateway.keycloak import AuditReader, StudentsGateway
+from bridge.gateway.keycloak import AuditReader, StaffGateway, StudentsGateway
 from bridge.gateway.redis_counters import RedisCounters
 from bridge.gateway.smtp import Mailer
 from bridge.settings import Settings, SettingsError, SmtpSettings
@@ -94,7 +94,6 @@ def create_app(
     state.gateway = gateway or StudentsGateway.service_account(*service_account).serialize_writes(
         state.counters
     )
-    state.audit = AuditReader.service_account(*service_account)
     state.mailer = Mailer(smtp or SmtpSettings.from_env())  # notices Keycloak does not send
     state.clock = lambda: dt.datetime.now(PARIS)  # "now" for deadlines and counters; tests set it
     state.templates = make_templates()
@@ -112,4 +111,16 @@ def create_app(
         if not settings.console_session_secret:
             raise SettingsError("the console needs UM_CONSOLE_SESSION_SECRET (README.md)")
         state.console_box = SessionBox(settings.console_session_secret)
+        # The console acts with its own service account, scoped like the bridge's to the
+        # members of `students`; a staff member's token carries no administration right.
+        console_account = (
+            settings.keycloak_url,
+            settings.realm,
+            settings.console_client_id,
+            settings.console_client_secret,
+        )
+        state.staff_gateway = StaffGateway.service_account(*console_account).serialize_writes(
+            state.counters
+        )
+        state.audit = AuditReader.service_account(*console_account)
     return app

@@ -142,7 +142,7 @@ def run_dev(fresh: bool = False) -> None:
 
 async def _set_up_realm(admin: DevAdmin, staff_otp_secret: str) -> list[DemoAccount]:
     """One event loop for both steps: the gateway's HTTP client belongs to the loop."""
-    await admin.ensure_console_permissions()
+    await admin.ensure_permissions()
     return await load_demo(admin, dt.datetime.now(PARIS).date(), staff_otp_secret=staff_otp_secret)
 
 

@@ -69,7 +69,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         setup = RealmSetup.administrator(
             keycloak.url, "um", keycloak.admin_user, keycloak.admin_password
         )
-        asyncio.run(setup.ensure_console_permissions())
+        asyncio.run(setup.ensure_permissions())
         yield stack
     finally:
         private.stop()

@@ -31,11 +31,11 @@ def cmd_console_permissions(args: argparse.Namespace) -> int:
         user_realm=admin.user_realm,
     )
     try:
-        asyncio.run(gateway.ensure_console_permissions())
+        asyncio.run(gateway.ensure_permissions())
     except DomainError as error:
         print(f"could not set the console permission up: {error.detail}", file=sys.stderr)
         return EXIT_UNAVAILABLE
-    print("the staff role may manage the members of `students` (and no one else)")
+    print("the staff role and the web bridge may manage the members of `students` (no one else)")
     return EXIT_OK
 
 
@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     realm = sub.add_parser("realm", help="one-time realm set-up steps")
     realm_sub = realm.add_subparsers(dest="realm_command", required=True)
     perms = realm_sub.add_parser(
-        "console-permissions", help="let the staff role manage students (UM_ADMIN_* variables)"
+        "console-permissions",
+        help="let the staff role and the web bridge manage students only (UM_ADMIN_* variables)",
     )
     perms.set_defaults(func=cmd_console_permissions)

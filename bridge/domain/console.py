@@ -91,13 +91,15 @@ class StaffRecord:
     action: Action
     at: dt.datetime
     reason: str = ""
+    # Who did it, by identifier: the history shows it without reading the staff member's
+    # account, which the bridge may not (only students are within its reach).
+    by: str = ""
 
     def encode(self) -> str:
-        return json.dumps(
-            {"action": self.action.value, "at": self.at.isoformat(), "reason": self.reason},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        data = {"action": self.action.value, "at": self.at.isoformat(), "reason": self.reason}
+        if self.by:
+            data["by"] = self.by
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def decode(cls, raw: str | None) -> StaffRecord | None:
@@ -107,6 +109,7 @@ class StaffRecord:
         try:
             data = json.loads(raw)
             at = dt.datetime.fromisoformat(data["at"])
-            return cls(Action(data["action"]), at, str(data.get("reason") or ""))
+            reason, by = str(data.get("reason") or ""), str(data.get("by") or "")
+            return cls(Action(data["action"]), at, reason, by)
         except (ValueError, KeyError, TypeError):
             return None

@@ -86,7 +86,9 @@ async def perform(
     now: dt.datetime,
     university_domains: Iterable[str],
     policy: LinkPolicy,
+    by: str = "",
 ) -> Done | KeyIssued | Invalid | Refused | Limited | Unavailable:
+    """`by`: the staff member's identifier, kept in the record."""
     refused = refusal(action, account, last, now.astimezone(PARIS).date())
     if refused:
         return refused
@@ -94,7 +96,7 @@ async def perform(
         reason = clean_reason(form.reason)
     except InvalidInput as error:
         return Invalid(error.code)
-    record = StaffRecord(action, now, reason)
+    record = StaffRecord(action, now, reason, by)
     if action is Action.RESET:
         await authority.reset_account(account.id, record)
     elif action is Action.SET_RESCUE_EMAIL:
@@ -119,9 +121,9 @@ async def perform(
 
 
 async def reveal_rescue_email(
-    authority: StaffAuthority, account: Account, now: dt.datetime
+    authority: StaffAuthority, account: Account, now: dt.datetime, by: str = ""
 ) -> StaffRecord:
     """Showing the whole address is itself recorded: who saw it, and when."""
-    record = StaffRecord(Action.SHOW_RESCUE_EMAIL, now)
+    record = StaffRecord(Action.SHOW_RESCUE_EMAIL, now, by=by)
     await authority.record(account.id, record)
     return record

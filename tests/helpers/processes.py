@@ -1,5 +1,6 @@
 """Real server processes beside the test session's: bridge replicas (`python -m bridge
-serve`, as the Dockerfile runs it) and an nginx in front of them."""
+serve`, as the Dockerfile runs it), an nginx in front of them, and an nginx as the public
+side of the session's Keycloak."""
 
 from __future__ import annotations
 
@@ -17,16 +18,20 @@ from typing import Any
 
 import httpx
 
+from devstack.keycloak import TRUSTED_PROXY, KeycloakInstance
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def _wait_ready(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 60, path: str = "/healthz"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url}: the process exited with {process.returncode}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
@@ -85,10 +90,9 @@ def nginx_binary() -> str:
     return found
 
 
-@contextlib.contextmanager
-def nginx_in_front(directory: Path, port: int, upstream: str) -> Iterator[str]:
-    """Debian's nginx on `port`, proxying to `upstream` with the repository's proxy
-    settings (deploy/nginx/bridge-proxy.conf)."""
+def nginx_conf(directory: Path, servers: str) -> Path:
+    """An nginx.conf for an unprivileged nginx with everything under `directory`, and
+    `servers` (server and upstream blocks) in its http block."""
     directory.mkdir(parents=True, exist_ok=True)
     conf = directory / "nginx.conf"
     conf.write_text(
@@ -105,6 +109,43 @@ http {{
   fastcgi_temp_path {directory}/fastcgi;
   uwsgi_temp_path {directory}/uwsgi;
   scgi_temp_path {directory}/scgi;
+{servers}
+}}
+"""
+    )
+    return conf
+
+
+@contextlib.contextmanager
+def nginx(directory: Path, servers: str, ready_url: str, ready_path: str) -> Iterator[None]:
+    """Debian's nginx with `nginx_conf(directory, servers)`; ready once
+    `ready_url + ready_path` answers 200."""
+    conf = nginx_conf(directory, servers)
+    process = subprocess.Popen(
+        [nginx_binary(), "-c", str(conf), "-p", str(directory)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        try:
+            _wait_ready(ready_url, process, timeout=30, path=ready_path)
+        except RuntimeError as error:
+            log = directory / "error.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.is_file() else "(no log)"
+            raise RuntimeError(f"nginx: {error}\n{tail}") from error
+        yield
+    finally:
+        process.send_signal(signal.SIGQUIT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
+
+
+@contextlib.contextmanager
+def nginx_in_front(directory: Path, port: int, upstream: str) -> Iterator[str]:
+    """Debian's nginx on `port`, proxying to `upstream` with the repository's proxy
+    settings (deploy/nginx/bridge-proxy.conf)."""
+    url = f"http://127.0.0.1:{port}"
+    servers = f"""
   server {{
     listen 127.0.0.1:{port};
     location / {{
@@ -112,19 +153,53 @@ http {{
       proxy_pass {upstream};
     }}
   }}
-}}
 """
-    )
-    process = subprocess.Popen(
-        [nginx_binary(), "-c", str(conf), "-p", str(directory)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process, timeout=30)
+    with nginx(directory, servers, url, "/healthz"):
         yield url
-    finally:
-        process.send_signal(signal.SIGQUIT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(10)
+
+
+@contextlib.contextmanager
+def nginx_public_keycloak(
+    directory: Path, ports: list[int], keycloak: KeycloakInstance
+) -> Iterator[str]:
+    """Debian's nginx on `ports[0]` as the deployment's public server block for Keycloak:
+    the repository's deploy/nginx/keycloak-proxy.conf and keycloak-public.conf included
+    unchanged, upstream `um_keycloak`. That upstream is a hop of the test's own on
+    `ports[1]` standing for the internal network: it passes each request on as it got it
+    (path, X-Forwarded-* headers) to the session's Keycloak, over HTTPS with the run's local
+    CA in production mode, connecting from the address Keycloak trusts as its proxy."""
+    public, hop = ports
+    target = f"127.0.0.1:{keycloak.http_port}"
+    tls = ""
+    if keycloak.tls:
+        target = f"https://{target}"
+        tls = f"""
+      proxy_ssl_trusted_certificate {keycloak.tls.ca};
+      proxy_ssl_verify on;
+      proxy_ssl_name localhost;
+      proxy_ssl_server_name on;"""
+    else:
+        target = f"http://{target}"
+    servers = f"""
+  upstream um_keycloak {{ server 127.0.0.1:{hop}; }}
+  server {{
+    listen 127.0.0.1:{public};
+    include {ROOT}/deploy/nginx/keycloak-proxy.conf;
+    include {ROOT}/deploy/nginx/keycloak-public.conf;
+  }}
+  server {{
+    listen 127.0.0.1:{hop};
+    location / {{
+      proxy_pass {target};
+      proxy_bind {TRUSTED_PROXY};
+      proxy_set_header Host $http_host;
+      proxy_http_version 1.1;
+      proxy_buffer_size 32k;
+      proxy_buffers 8 32k;
+      proxy_busy_buffers_size 64k;{tls}
+    }}
+  }}
+"""
+    url = f"http://127.0.0.1:{public}"
+    with nginx(directory, servers, url, "/realms/um/.well-known/openid-configuration"):
+        yield url

@@ -4,6 +4,7 @@ leaves in Keycloak (read back with the admin API)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -144,13 +145,22 @@ def test_reset_removes_credentials_only_and_the_student_activates_again(
     kept = {k: v for k, v in after["attributes"].items() if k != "umStaffAction"}
     assert kept == before["attributes"]
     assert admin.get(f"/users/{student['id']}/groups").json() == groups_before
-    # Keycloak's own record names the staff member.
+    # Keycloak's own record: the console's service account acted (a staff token holds no
+    # admin right), and the record it wrote names the staff member.
+    console_client = admin.get("/clients", params={"clientId": "bridge-console"}).json()[0]
+    console_account = admin.get(f"/clients/{console_client['id']}/service-account-user").json()
     events = admin.get(
         "/admin-events", params={"resourcePath": f"users/{student['id']}*", "max": 50}
     ).json()
     by_console = [e for e in events if e["operationType"] != "CREATE"]  # make_user's own
     assert {"UPDATE", "ACTION"} <= {e["operationType"] for e in by_console}
-    assert {e["authDetails"]["userId"] for e in by_console} == {staff["id"]}
+    assert {e["authDetails"]["userId"] for e in by_console} == {console_account["id"]}
+    records = [
+        json.loads(json.loads(e["representation"])["attributes"]["umStaffAction"][0])
+        for e in by_console
+        if e["operationType"] == "UPDATE"
+    ]
+    assert records and all(r["by"] == staff["username"] for r in records)
 
     # "Aucune information ne sera perdue": the student activates again.
     with browser() as client:

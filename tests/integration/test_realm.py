@@ -112,24 +112,39 @@ def test_portal_is_a_confidential_pkce_client(admin: httpx.Client, stack: Any) -
     assert portal["redirectUris"] == [f"http://localhost:{stack.bridge_port}/portal/*"]
 
 
-def test_bridge_is_a_service_account_with_only_user_roles(admin: httpx.Client) -> None:
-    bridge = _client(admin, "bridge")
-    assert bridge["serviceAccountsEnabled"] is True
-    assert bridge["standardFlowEnabled"] is False
-    assert bridge["directAccessGrantsEnabled"] is False
-    account = admin.get(f"/clients/{bridge['id']}/service-account-user").json()
+# Each service account: its query roles (listing, no reading) and the one realm role that
+# the fine-grained permissions name; what it may read and write is the members of
+# `students` (bridge realm console-permissions; docs/security.md, "Least privilege").
+SERVICE_ACCOUNTS = {
+    "bridge": ({"query-groups", "query-users"}, "student-accounts"),
+    # view-events, read-only: the staff history, last sign-in and last link sent.
+    "bridge-console": ({"query-groups", "query-users", "view-events"}, "student-accounts"),
+    "provisioning": ({"query-groups", "query-users"}, "student-provisioning"),
+}
+
+
+@pytest.mark.parametrize("client_id", sorted(SERVICE_ACCOUNTS))
+def test_service_accounts_hold_query_roles_and_one_scoped_role(
+    admin: httpx.Client, client_id: str
+) -> None:
+    client = _client(admin, client_id)
+    assert client["serviceAccountsEnabled"] is True
+    assert client["directAccessGrantsEnabled"] is False
+    account = admin.get(f"/clients/{client['id']}/service-account-user").json()
     mappings = admin.get(f"/users/{account['id']}/role-mappings").json()
     client_roles = {
-        name: sorted(role["name"] for role in entry["mappings"])
+        name: {role["name"] for role in entry["mappings"]}
         for name, entry in (mappings.get("clientMappings") or {}).items()
     }
-    # view-events: the console's history and last login (docs/console.md)
-    assert client_roles == {
-        "realm-management": ["manage-users", "query-users", "view-events", "view-users"]
-    }
-    # No realm-wide admin power: the bridge cannot manage the realm or clients.
+    management, realm_role = SERVICE_ACCOUNTS[client_id]
+    assert client_roles == {"realm-management": management}
     realm_roles = {role["name"] for role in mappings.get("realmMappings", [])}
-    assert realm_roles <= {"default-roles-um", "offline_access", "uma_authorization"}
+    assert realm_role in realm_roles
+    assert realm_roles <= {realm_role, "default-roles-um", "offline_access", "uma_authorization"}
+
+
+def test_bridge_signs_nobody_in(admin: httpx.Client) -> None:
+    assert _client(admin, "bridge")["standardFlowEnabled"] is False
 
 
 def test_console_client_and_staff_role(admin: httpx.Client) -> None:
@@ -142,10 +157,9 @@ def test_console_client_and_staff_role(admin: httpx.Client) -> None:
     assert {"students", "staff"} <= set(groups)
     staff_roles = admin.get(f"/groups/{groups['staff']['id']}/role-mappings/realm").json()
     assert [r["name"] for r in staff_roles] == ["staff"]
-    # The list endpoints only: a built-in role such as view-users would bypass the
-    # fine-grained permission that limits staff to `students`.
-    composites = admin.get("/roles/staff/composites").json()
-    assert sorted(r["name"] for r in composites) == ["query-groups", "query-users"]
+    # No administration right at all: the console acts with its own service account, so
+    # a staff member's token is worth nothing against the admin API (test_escalation.py).
+    assert admin.get("/roles/staff/composites").json() == []
     assert admin.get("/").json()["adminPermissionsEnabled"] is True
 
 

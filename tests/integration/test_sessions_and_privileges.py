@@ -1,6 +1,6 @@
-"""Open redirects, session fixation on the console, and privilege escalation with a staff
-member's own token straight against Keycloak's admin API (what a staff member could try
-with the token the console holds for them)."""
+"""Open redirects, session fixation on the console, and the password grant refused by
+every client of the realm. What each credential can do against the admin API: the
+escalation matrix, test_escalation.py."""
 
 from __future__ import annotations
 
@@ -136,58 +136,6 @@ def staff_token(bridge: Any, client: httpx.Client) -> str:
     return session.access_token
 
 
-def test_the_staff_token_cannot_escalate(
-    bridge: Any, stack: Any, admin: httpx.Client, make_user: Any
-) -> None:
-    """The console acts with the staff member's token; Keycloak's fine-grained permission
-    gives that token the students and nothing else. Each attempt below is what a staff
-    member holding it could send to the admin API directly."""
-    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
-    colleague = make_user(groups=("/staff",), password="Staff-pass-2026!")
-    student = make_user(password=None)
-    with browser() as client:
-        console_login(client, bridge.url, staff["username"], staff["password"], staff["otp_secret"])
-        token = staff_token(bridge, client)
-    staff_group = admin.get("/groups", params={"search": "staff", "exact": "true"}).json()[0]
-    staff_role = admin.get("/roles/staff").json()
-    realm_management = admin.get("/clients", params={"clientId": "realm-management"}).json()[0]
-    manage_users = admin.get(f"/clients/{realm_management['id']}/roles/manage-users").json()
-    base = f"{stack.url}/admin/realms/um"
-    attempts = [
-        ("PUT", f"/users/{student['id']}/groups/{staff_group['id']}", None),
-        ("PUT", f"/users/{staff['id']}/groups/{staff_group['id']}", None),
-        ("POST", f"/users/{student['id']}/role-mappings/realm", [staff_role]),
-        (
-            "POST",
-            f"/users/{staff['id']}/role-mappings/clients/{realm_management['id']}",
-            [manage_users],
-        ),
-        (
-            "PUT",
-            f"/users/{colleague['id']}/reset-password",
-            {"type": "password", "value": "Pris-en-main-26!", "temporary": False},
-        ),
-        ("PUT", f"/users/{colleague['id']}", {"enabled": False}),
-        ("POST", "/users", {"username": f"intrus{secrets.token_hex(3)}", "enabled": True}),
-        ("GET", f"/users/{colleague['id']}", None),
-        ("GET", "/clients", None),
-        ("PUT", "", {"registrationAllowed": True}),
-    ]
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as api:
-        # The token does work where it should: reading the student.
-        assert api.get(f"/users/{student['id']}").status_code == 200
-        for method, path, body in attempts:
-            answer = api.request(method, path, json=body)
-            assert answer.status_code == 403, (method, path, answer.status_code, answer.text)
-    groups = {g["path"] for g in admin.get(f"/users/{student['id']}/groups").json()}
-    assert groups == {"/students"}
-    realm_roles = {
-        r["name"] for r in admin.get(f"/users/{student['id']}/role-mappings/realm").json()
-    }
-    assert "staff" not in realm_roles
-    assert admin.get(f"/users/{colleague['id']}").json()["enabled"] is True
-
-
 @pytest.mark.core
 def test_no_client_of_the_realm_takes_a_password(stack: Any, make_user: Any) -> None:
     """A staff member's password gets no token by the password grant, from any client of
@@ -226,3 +174,50 @@ def test_no_client_of_the_realm_takes_a_password(stack: Any, make_user: Any) -> 
         },
     )
     assert console.status_code == 400 and 'id="kc-form-login"' not in console.text
+
+
+@pytest.mark.core
+def test_the_bridge_secret_reaches_students_only(
+    stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """What a leaked UM_BRIDGE_CLIENT_SECRET can do, asked of Keycloak itself with the
+    bridge's client-credentials token: find, read and update students; nothing about
+    anyone else, no group or role, no realm setting (issue 15)."""
+    token = httpx.post(
+        f"{stack.realm_url}/protocol/openid-connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "bridge",
+            "client_secret": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
+        },
+    ).json()["access_token"]
+    bridge = httpx.Client(
+        base_url=f"{stack.url}/admin/realms/um", headers={"Authorization": f"Bearer {token}"}
+    )
+    student = make_user(password=None)
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    staff_group = admin.get("/group-by-path/staff").json()["id"]
+    found = bridge.get("/users", params={"username": student["username"], "exact": "true"})
+    assert [u["id"] for u in found.json()] == [student["id"]]
+    assert bridge.get(f"/users/{student['id']}").status_code == 200
+    assert bridge.put(f"/users/{student['id']}", json={"firstName": "Ok"}).status_code == 204
+    # A staff account does not exist for it: not found by name, refused by id.
+    staff_found = bridge.get("/users", params={"username": staff["username"], "exact": "true"})
+    assert staff_found.json() == []
+    password = {"type": "password", "value": "Pris-en-main-2026!", "temporary": False}
+    refused = {
+        "read a staff account": bridge.get(f"/users/{staff['id']}"),
+        "reset a staff password": bridge.put(f"/users/{staff['id']}/reset-password", json=password),
+        "disable a staff account": bridge.put(f"/users/{staff['id']}", json={"enabled": False}),
+        "put a student in staff": bridge.put(f"/users/{student['id']}/groups/{staff_group}"),
+        "map a realm role": bridge.post(
+            f"/users/{student['id']}/role-mappings/realm",
+            json=[admin.get("/roles/staff").json()],
+        ),
+        "change the realm's SMTP": bridge.put("", json={"smtpServer": {"host": "evil.example"}}),
+        "list the clients": bridge.get("/clients"),
+        "create a user": bridge.post("/users", json={"username": "intrus001", "enabled": True}),
+    }
+    report = {what: answer.status_code for what, answer in refused.items()}
+    assert all(status == 403 for status in report.values()), report
+    assert admin.get(f"/users/{staff['id']}").json()["enabled"] is True

@@ -79,3 +79,11 @@ def test_staff_record_round_trip_and_garbage() -> None:
     assert StaffRecord.decode(record.encode()) == record
     for garbage in (None, "", "{", '{"action": "nope", "at": "x"}', "[]", '{"at": 1}'):
         assert StaffRecord.decode(garbage) is None
+
+
+def test_a_staff_record_carries_its_author_and_older_ones_still_read() -> None:
+    at = dt.datetime(2026, 11, 22, 10, 30, tzinfo=dt.UTC)
+    record = StaffRecord(Action.SHOW_RESCUE_EMAIL, at, by="agent.k103")
+    assert StaffRecord.decode(record.encode()) == record
+    older = '{"action":"reset","at":"2026-11-22T10:30:00+00:00","reason":"x"}'
+    assert StaffRecord.decode(older) == StaffRecord(Action.RESET, at, "x", "")

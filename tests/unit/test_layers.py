@@ -82,3 +82,27 @@ def test_the_gateway_knows_no_web_framework() -> None:
         if top(name) in WEB_FRAMEWORKS
     ]
     assert wrong == []
+
+
+# Which gateway may write which field (issue 15): the web bridge and the console write only
+# what their pages and actions change; the registrar's fields (the INE, the institutional
+# address that the `email` claim carries with email_verified, the enrollment and validity)
+# are the provisioning job's alone, so no page or console action can forge them.
+WRITERS = {
+    "students.py": {"rescue_email", "rescue_email_verified"},
+    "staff.py": {"staff_action", "enabled", "rescue_email", "rescue_email_verified"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(WRITERS))
+def test_the_bridge_and_the_console_write_only_their_fields(module: str) -> None:
+    path = BRIDGE / "gateway" / "keycloak" / module
+    written: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id == "put" and isinstance(node.args[1], ast.Constant):
+                written.add(str(node.args[1].value))
+            if node.func.id == "changed_rescue_email":
+                written |= {"rescue_email", "rescue_email_verified"}
+    assert written <= WRITERS[module], written - WRITERS[module]
+    assert not written & {"ine", "institutional_email", "valid_until", "last_enrollment_year"}

@@ -1,8 +1,8 @@
 """The only place that speaks to Keycloak, one class per credential:
 
-- `StudentsGateway` (students.py) and `AuditReader` (audit.py): the web bridge's service
-  account; the student pages, and what the console reads beside the staff token.
-- `StaffGateway`, `StaffSignIn` (staff.py): the staff member's own token; the console.
+- `StudentsGateway` (students.py): the web bridge's service account; the student pages.
+- `StaffGateway`, `AuditReader` (staff.py, audit.py): the staff console's service account;
+  `StaffSignIn` (staff.py): the staff member's own sign-in, which carries no admin right.
 - `ProvisioningGateway` (provisioning.py): the jobs' service account.
 - `RealmSetup` (realm_setup.py): an administrator, once per realm.
 

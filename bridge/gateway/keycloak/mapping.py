@@ -17,6 +17,7 @@ from bridge.domain.lifecycle import valid_until
 Representation = dict[str, Any]
 
 STUDENTS_GROUP = "students"
+STAFF_GROUP = "staff"
 STAFF_ROLE = "staff"
 
 

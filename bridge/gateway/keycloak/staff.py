@@ -1,7 +1,8 @@
-"""The staff member's own access token (the console): every read and write of a student
-goes out with it, so that Keycloak's fine-grained admin permission decides what they may
-touch (the members of `students`) and its admin events name them as the actor. Also their
-sign-in: the token's verified claims, and the end of their Keycloak session."""
+"""The staff console's service account (client `bridge-console`): every read and write of
+a student goes out with it, and Keycloak's fine-grained admin permissions confine it to
+the members of `students`. Each write carries a StaffRecord naming the staff member, so
+Keycloak's admin event of it says who acted. Also the staff member's sign-in: the token's
+verified claims, and the end of their Keycloak session; that token has no admin right."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jwcrypto.common import JWException
-from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
+from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakError
 
 from bridge.domain.accounts import Account
@@ -74,22 +75,6 @@ class StaffSignIn:
 
 
 class StaffGateway(Gateway):
-    @classmethod
-    def with_token(
-        cls, server_url: str, realm: str, client_id: str, access_token: str, expires_in: int
-    ) -> StaffGateway:
-        """The caller refreshes the token (the console's session does)."""
-        connection = KeycloakOpenIDConnection(
-            server_url=server_url,
-            realm_name=realm,
-            user_realm_name=realm,
-            client_id=client_id,
-            token={"access_token": access_token, "expires_in": expires_in},
-            timeout=10,
-        )
-        openid = KeycloakOpenID(server_url=server_url, realm_name=realm, client_id=client_id)
-        return cls(KeycloakAdmin(connection=connection), openid)
-
     async def search_accounts(
         self, text: str, by: str, first: int = 0, count: int = 20
     ) -> list[Account]:

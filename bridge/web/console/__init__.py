@@ -2,9 +2,12 @@
 account, set the rescue email after an in-person check, send the activation mail, issue an
 activation key (with a printable letter), re-enable an enrolled student.
 
-Authority (SPEC "Staff console authority", docs/console.md): the staff member's own
-access token, so that Keycloak's fine-grained admin permission decides and its admin
-events name them. The console adds its own refusal of staff accounts on top.
+Authority (SPEC "Staff console authority", docs/console.md): the console's own service
+account, which Keycloak's fine-grained admin permissions confine to the members of
+`students` (and never a member of `staff`); the staff member's token holds no admin right,
+since Keycloak cannot stop the holder of one from editing any attribute of a student
+(INE, institutional address, validity) outside the console. Each record names the staff
+member. The console adds its own refusal of staff and administrator accounts on top.
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
 """Staff sign-in for the console: OpenID Connect code + PKCE (Authlib, client
 `bridge-console`), the staff member's tokens sealed in the console's own cookie
 (session.py), and `StaffAuthentication`, the one middleware in front of every staff view:
-it opens (and refreshes) the session, or sends to the login page, and gives the view a
-gateway that acts with the staff member's own token."""
+it opens (and refreshes) the session, or sends to the login page, and gives the view the
+console's gateway. That gateway acts with the console's own service account, which
+Keycloak lets reach the members of `students` only; the staff member's token serves to
+know who signed in and holds no administration right (docs/security.md, "Least
+privilege"), so every read of an INE or address and every action goes through the
+console's rules and records."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from bridge.web.console.session import COOKIE, MAX_AGE, ConsoleSession, SessionB
 from bridge.web.console.words import REFUSALS
 from bridge.web.csrf import require_csrf
 from bridge.web.oidc import oidc_client
-from bridge.web.requests import counters_of, settings_of
+from bridge.web.requests import settings_of
 from bridge.web.templating import render
 
 log = logging.getLogger("bridge.console")
@@ -197,15 +201,8 @@ class StaffAuthentication:
             response.delete_cookie(COOKIE, path="/console")
             await response(scope, receive, send)
             return
-        settings = settings_of(request)
         request.state.staff = session
-        request.state.staff_gateway = StaffGateway.with_token(
-            settings.keycloak_url,
-            settings.realm,
-            settings.console_client_id,
-            session.access_token,
-            session.access_seconds_left(),
-        ).serialize_writes(counters_of(request))
+        request.state.staff_gateway = request.app.state.staff_gateway
         cookie_headers: list[tuple[bytes, bytes]] = []
         if refreshed:
             carrier = Response()

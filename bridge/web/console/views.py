@@ -1,7 +1,7 @@
 """The staff console's pages (F7): find a student, see the account, confirm and perform an
 action. Behind StaffAuthentication (auth.py): every read and write of a student goes out
-with the staff member's own token; only the history, the last login and the staff/admin
-check use the bridge's service account, for an account the staff member could open."""
+with the console's service account, which Keycloak confines to the members of `students`;
+each action and each reveal is recorded with the staff member's identifier."""
 
 from __future__ import annotations
 
@@ -169,7 +169,9 @@ async def account(request: Request) -> Response:
 async def show_rescue_email(request: Request) -> Response:  # POST: the reveal is recorded
     await require_csrf(request)
     found, _ = await _student(request)
-    record = await reveal_rescue_email(staff_gateway_of(request), found, now_of(request))
+    record = await reveal_rescue_email(
+        staff_gateway_of(request), found, now_of(request), by=staff_of(request).username
+    )
     return await _account_page(request, found, record, reveal=True)
 
 
@@ -242,6 +244,7 @@ async def perform(request: Request) -> Response:
         now=now_of(request),
         university_domains=settings_of(request).university_domains,
         policy=link_policy_of(request),
+        by=staff_of(request).username,
     )
     if isinstance(outcome, Refused):
         return _refusal_page(request, outcome, action, found, last)
