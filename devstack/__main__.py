@@ -66,6 +66,22 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_totp(args: argparse.Namespace) -> int:
+    """The code an authenticator app set up with the demo staff member's key shows now."""
+    from devstack.stack import SECRETS_FILE, STAFF_TOTP_SECRET, load_or_create_secrets
+    from devstack.totp import PERIOD, totp
+
+    secret = args.secret
+    if secret is None:
+        if not SECRETS_FILE.is_file():
+            print(f"no {SECRETS_FILE}: start `make dev` once, or pass --secret", file=sys.stderr)
+            return 1
+        secret = load_or_create_secrets(SECRETS_FILE)[STAFF_TOTP_SECRET]
+    left = PERIOD - int(time.time()) % PERIOD
+    print(f"{totp(secret)}  (the app shows it {left} s more; Keycloak takes it 30 s longer)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="the whole stack locally, with demo data (make dev)")
     dev.add_argument("--fresh", action="store_true", help="drop dev data and re-import the realm")
     dev.set_defaults(func=cmd_dev)
+
+    code = sub.add_parser(
+        "totp", help="the demo staff member's current one-time code (the key of make dev)"
+    )
+    code.add_argument("--secret", help="another base32 key than var/dev/secrets.env's")
+    code.set_defaults(func=cmd_totp)
     return parser
 
 

@@ -62,7 +62,16 @@ def read_demo_csv(path: Path = DEMO_CSV) -> list[tuple[StudentRecord, str]]:
     return rows
 
 
-async def load_demo(gateway: DevAdmin, today: dt.date, path: Path = DEMO_CSV) -> list[DemoAccount]:
+async def load_demo(
+    gateway: DevAdmin,
+    today: dt.date,
+    path: Path = DEMO_CSV,
+    staff_otp_secret: str | None = None,
+) -> list[DemoAccount]:
+    """`staff_otp_secret`: the demo staff member's authenticator key (base32), enrolled
+    whether the account is new or not (the realm's flow asks staff for a code;
+    docs/security.md, "Staff second factor"). Without it, the console's first sign-in
+    asks to set up an app."""
     loaded: list[DemoAccount] = []
     for record, state in read_demo_csv(path):
         assert record.last_enrollment_year is not None
@@ -93,5 +102,8 @@ async def load_demo(gateway: DevAdmin, today: dt.date, path: Path = DEMO_CSV) ->
     staff, created = await gateway.provision_account(STAFF, groups=("staff",))
     if created:
         await gateway.set_password(staff.id, STAFF_PASSWORD, temporary=False)
-    loaded.append(DemoAccount(STAFF.username, "staff", STAFF_PASSWORD, "personnel (console)"))
+    if staff_otp_secret:
+        await gateway.enroll_totp(staff.id, staff_otp_secret)
+    note = "personnel (console ; code à usage unique : ci-dessous)"
+    loaded.append(DemoAccount(STAFF.username, "staff", STAFF_PASSWORD, note))
     return loaded

@@ -21,19 +21,29 @@ from bridge.domain.deadlines import PARIS
 from bridge.logconfig import LOG_CONFIG
 from bridge.settings import Settings
 from devstack.admin import DevAdmin
-from devstack.demo import DemoAccount, load_demo
+from devstack.demo import STAFF, DemoAccount, load_demo
 from devstack.keycloak import REPO_ROOT, KeycloakInstance
 from devstack.mailsink import start_mail_sink
 from devstack.private import CLIENT_SECRETS, COOKIE_SECRETS
 from devstack.redis import RedisInstance
+from devstack.totp import new_secret, otpauth_uri
 
-SECRET_NAMES = (*CLIENT_SECRETS, *COOKIE_SECRETS)
+# The demo staff member's authenticator key (base32), kept beside the other secrets and
+# given to neither Keycloak nor the bridge: devstack.demo enrols it, the banner prints it.
+STAFF_TOTP_SECRET = "UM_DEV_STAFF_TOTP_SECRET"  # noqa: S105 - a name, not a secret
+SECRET_NAMES = (*CLIENT_SECRETS, *COOKIE_SECRETS, STAFF_TOTP_SECRET)
+SECRETS_FILE = REPO_ROOT / "var" / "dev" / "secrets.env"
+
+
+def _new_value(name: str) -> str:
+    return new_secret() if name == STAFF_TOTP_SECRET else secrets.token_urlsafe(32)
 
 
 def load_or_create_secrets(path: Path) -> dict[str, str]:
-    """Random client secrets for the dev realm and the bridge's cookie keys, kept so that
-    restarts reuse them (the realm is imported once, with the secrets of its first start);
-    a name missing from an older file is added."""
+    """Random client secrets for the dev realm, the bridge's cookie keys and the demo staff
+    member's authenticator key, kept so that restarts reuse them (the realm is imported
+    once, with the secrets of its first start; `--fresh` keeps this file, so an app set up
+    with the key goes on working); a name missing from an older file is added."""
     values: dict[str, str] = {}
     if path.is_file():
         for line in path.read_text().splitlines():
@@ -43,7 +53,7 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
     missing = [name for name in SECRET_NAMES if name not in values]
     if missing:
         for name in missing:
-            values[name] = secrets.token_urlsafe(32)
+            values[name] = _new_value(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         path.chmod(0o600)
@@ -70,7 +80,8 @@ def run_dev(fresh: bool = False) -> None:
     bridge_url = f"http://localhost:{bridge_port}"
     keycloak_url = f"http://localhost:{kc_port}"
     mail_dir = var / "mail"
-    secret_values = load_or_create_secrets(var / "dev" / "secrets.env")
+    secret_values = load_or_create_secrets(SECRETS_FILE)
+    staff_otp_secret = secret_values.pop(STAFF_TOTP_SECRET)
     env = {
         **secret_values,
         "UM_SMTP_HOST": "127.0.0.1",
@@ -102,7 +113,7 @@ def run_dev(fresh: bool = False) -> None:
         admin = DevAdmin.administrator(
             keycloak_url, "um", keycloak.admin_user, keycloak.admin_password
         )
-        demo = asyncio.run(_set_up_realm(admin))
+        demo = asyncio.run(_set_up_realm(admin, staff_otp_secret))
 
         settings = Settings.from_env(
             {
@@ -112,7 +123,7 @@ def run_dev(fresh: bool = False) -> None:
                 "UM_MAIL_DIR": str(mail_dir),
             }
         )
-        print_banner(keycloak_url, bridge_url, keycloak, demo)
+        print_banner(keycloak_url, bridge_url, keycloak, demo, staff_otp_secret)
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(settings),
@@ -129,14 +140,18 @@ def run_dev(fresh: bool = False) -> None:
         counters.stop()
 
 
-async def _set_up_realm(admin: DevAdmin) -> list[DemoAccount]:
+async def _set_up_realm(admin: DevAdmin, staff_otp_secret: str) -> list[DemoAccount]:
     """One event loop for both steps: the gateway's HTTP client belongs to the loop."""
     await admin.ensure_permissions()
-    return await load_demo(admin, dt.datetime.now(PARIS).date())
+    return await load_demo(admin, dt.datetime.now(PARIS).date(), staff_otp_secret=staff_otp_secret)
 
 
 def print_banner(
-    keycloak_url: str, bridge_url: str, keycloak: KeycloakInstance, demo: list[DemoAccount]
+    keycloak_url: str,
+    bridge_url: str,
+    keycloak: KeycloakInstance,
+    demo: list[DemoAccount],
+    staff_otp_secret: str,
 ) -> None:
     lines = [
         "",
@@ -156,5 +171,14 @@ def print_banner(
     for account in demo:
         secret = account.secret or "-"
         lines.append(f"    {account.username:<14} {secret:<16} {account.note}")
-    lines += ["=" * 78, ""]
+    lines += [
+        "",
+        f"  Staff second factor ({STAFF.username}): after the password, the code of an",
+        "  authenticator app set up with this key (kept in var/dev/secrets.env):",
+        f"    key   {staff_otp_secret}",
+        f"    URI   {otpauth_uri(staff_otp_secret, STAFF.username, 'UM make dev')}",
+        "    code  .venv/bin/python -m devstack totp   (the current code, without an app)",
+        "=" * 78,
+        "",
+    ]
     print("\n".join(lines), flush=True)

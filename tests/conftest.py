@@ -28,6 +28,7 @@ from devstack.redis import RedisInstance
 from tests.helpers.accounts import random_ine
 from tests.helpers.report import LINES, report
 from tests.helpers.stack import REALM, Bridge, Stack, keycloak_mode
+from tests.helpers.totp import keycloak_credential, new_secret
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -93,12 +94,21 @@ def gateway(stack: Stack) -> StudentsGateway:
 
 @pytest.fixture
 def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
-    """Create a student through the admin API; returns its representation plus `password`."""
+    """Create a student through the admin API; returns its representation plus `password`
+    and `otp_secret`.
+
+    A staff member (`/staff` in `groups`) gets an enrolled authenticator app by default, as
+    the realm's browser flow demands of them (docs/security.md, "Staff second factor"):
+    a TOTP credential with `otp_secret` (base32; a new random one by default), returned so
+    that the test can compute codes (tests/helpers/totp.py). `otp=False` makes a staff
+    member who has not set one up yet; `otp=True` gives one to anyone."""
 
     def make(
         password: str | None = "Test-pass-2026!",
         enabled: bool = True,
         groups: tuple[str, ...] = ("/students",),
+        otp: bool | None = None,
+        otp_secret: str | None = None,
         **overrides: Any,
     ) -> dict[str, Any]:
         suffix = uuid.uuid4().hex[:8]
@@ -120,13 +130,24 @@ def make_user(admin: httpx.Client) -> Callable[..., dict[str, Any]]:
             },
         }
         rep.update(overrides)
+        credentials: list[dict[str, Any]] = []
         if password:
-            rep["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+            credentials.append({"type": "password", "value": password, "temporary": False})
+        if otp is None:
+            otp = "/staff" in groups or otp_secret is not None
+        if otp:
+            otp_secret = otp_secret or new_secret()
+            credentials.append(keycloak_credential(otp_secret, "Test phone"))
+        else:
+            otp_secret = None
+        if credentials:
+            rep["credentials"] = credentials
         response = admin.post("/users", json=rep)
         assert response.status_code == 201, response.text
         user_id = response.headers["Location"].rsplit("/", 1)[1]
         created: dict[str, Any] = admin.get(f"/users/{user_id}").json()
         created["password"] = password
+        created["otp_secret"] = otp_secret
         return created
 
     return make

@@ -9,12 +9,20 @@ from tests.helpers.forms import csrf_token
 
 
 def console_login(
-    client: httpx.Client, bridge_url: str, username: str, password: str
+    client: httpx.Client,
+    bridge_url: str,
+    username: str,
+    password: str,
+    otp_secret: str | None = None,
 ) -> httpx.Response:
-    """Through Keycloak's login form; returns the bridge's answer to the callback."""
+    """Through Keycloak's login form, then its one-time-code page with a code computed from
+    `otp_secret` (staff: make_user's `otp_secret`); returns the bridge's answer to the
+    callback."""
     start = client.get(f"{bridge_url}/console/login")
     assert start.status_code in (302, 303), start.text[:300]
-    answer = submit_login(client, client.get(start.headers["Location"]), username, password)
+    answer = submit_login(
+        client, client.get(start.headers["Location"]), username, password, otp_secret
+    )
     assert answer.status_code == 302, answer.text[:500]
     return client.get(answer.headers["Location"])
 

@@ -177,7 +177,9 @@ def _relying_app_token(stack: Any, user: dict[str, Any]) -> str:
         f"{stack.realm_url}/protocol/openid-connect/auth", code_verifier=verifier
     )
     with browser() as client:
-        answer = submit_login(client, client.get(url), user["username"], user["password"])
+        answer = submit_login(
+            client, client.get(url), user["username"], user["password"], user["otp_secret"]
+        )
     location = answer.headers["Location"]
     assert "code" in parse_qs(urlparse(location).query), location
     token = rp.fetch_token(
@@ -229,7 +231,9 @@ def _token(credential: str, stack: Any, bridge: Any, make_user: Any) -> str:
     if credential == "staff token (console)":
         staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
         with browser() as client:
-            console_login(client, bridge.url, staff["username"], staff["password"])
+            console_login(
+                client, bridge.url, staff["username"], staff["password"], staff["otp_secret"]
+            )
             return staff_token(bridge, client)
     if credential == "staff token (relying app)":
         return _relying_app_token(stack, make_user(groups=("/staff",), password="Staff-26!x"))

@@ -118,7 +118,9 @@ def test_smtp_down_during_a_console_activation_mail(
     staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
     student = make_user(password=None)
     with browser() as console:
-        console_login(console, bridge.url, staff["username"], staff["password"])
+        console_login(
+            console, bridge.url, staff["username"], staff["password"], staff["otp_secret"]
+        )
         with smtp_down(stack):
             down = post_action(console, bridge.url, student["id"], "send-activation-mail")
         assert down.status_code == 503

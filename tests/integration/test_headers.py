@@ -79,7 +79,9 @@ def test_every_kind_of_bridge_answer_carries_the_headers(bridge: Any, make_user:
         assert_bridge_headers(huge, "413")
     staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
     with browser() as console:
-        console_login(console, bridge.url, staff["username"], staff["password"])
+        console_login(
+            console, bridge.url, staff["username"], staff["password"], staff["otp_secret"]
+        )
         for path in ("/console", "/console?q=a", "/console/accounts/nope"):
             answer = console.get(f"{bridge.url}{path}")
             assert_bridge_headers(answer, path)
@@ -135,7 +137,11 @@ def test_cookies_in_dev(bridge: Any, make_user: Any) -> None:
     with browser() as console:
         start = console.get(f"{bridge.url}/console/login")
         answer = submit_login(
-            console, console.get(start.headers["Location"]), staff["username"], staff["password"]
+            console,
+            console.get(start.headers["Location"]),
+            staff["username"],
+            staff["password"],
+            staff["otp_secret"],
         )
         callback = console.get(answer.headers["Location"])
     flags = cookie_flags(callback, COOKIE)
@@ -153,7 +159,9 @@ async def test_cookies_are_secure_outside_dev(bridge: Any, make_user: Any) -> No
     )
     staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
     with browser() as console:
-        console_login(console, bridge.url, staff["username"], staff["password"])
+        console_login(
+            console, bridge.url, staff["username"], staff["password"], staff["otp_secret"]
+        )
         sealed = console.cookies.get(COOKIE, path="/console")
     box = SessionBox(settings.console_session_secret)
     session = box.open(sealed)

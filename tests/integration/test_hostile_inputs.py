@@ -194,7 +194,9 @@ def test_console_forms_survive_hostile_input(
     student = make_user(password=None)
     url = bridge.url
     with browser() as client:
-        landed = console_login(client, url, staff["username"], staff["password"])
+        landed = console_login(
+            client, url, staff["username"], staff["password"], staff["otp_secret"]
+        )
         assert landed.status_code == 303
         token = csrf_token(client.get(f"{url}/console/accounts/{student['id']}").text)
         cookies = cookie_header(client)

@@ -86,8 +86,9 @@ def test_no_secret_in_any_log(
     # 3. The console: search by INE, reveal, reset, activation key.
     staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
     secrets_seen["staff password"] = staff["password"]
+    secrets_seen["staff OTP secret"] = staff["otp_secret"]
     with browser() as console:
-        console_login(console, url, staff["username"], staff["password"])
+        console_login(console, url, staff["username"], staff["password"], staff["otp_secret"])
         found = console.get(f"{url}/console", params={"q": ine, "by": "ine"})
         assert student["username"] in found.text
         page = console.get(f"{url}/console/accounts/{student['id']}")

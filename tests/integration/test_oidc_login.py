@@ -64,6 +64,8 @@ def test_student_logs_in_with_code_and_pkce(
         assert "css/um.css" in login_page.text
         assert 'id="um-footer-activation"' in login_page.text
         answer = submit_login(client, login_page, student["username"], student["password"])
+    # No second step for a student: the password's answer is the redirect to the portal
+    # (staff get a one-time-code page here: test_staff_otp.py).
     assert answer.status_code == 302, answer.text[:500]
     location = answer.headers["Location"]
     assert location.startswith(stack.portal_redirect_uri)

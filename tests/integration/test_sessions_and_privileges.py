@@ -38,7 +38,11 @@ def test_console_next_never_leaves_the_console(bridge_url: str, make_user: Any) 
         # Before login: the target is remembered in the session, then used after the login.
         start = client.get(f"{bridge_url}/console/login", params={"next": "https://evil.example/"})
         answer = submit_login(
-            client, client.get(start.headers["Location"]), staff["username"], staff["password"]
+            client,
+            client.get(start.headers["Location"]),
+            staff["username"],
+            staff["password"],
+            staff["otp_secret"],
         )
         landed = client.get(answer.headers["Location"])
         assert landed.headers["Location"] == "/console"
@@ -112,7 +116,7 @@ def test_a_planted_session_does_not_survive_the_console_login(
     with browser() as victim:
         victim.cookies.update(planted_jar)
         assert victim.cookies["um_session"] == planted_cookie
-        console_login(victim, bridge_url, staff["username"], staff["password"])
+        console_login(victim, bridge_url, staff["username"], staff["password"], staff["otp_secret"])
         # The login dropped the planted session; the next form starts a new one.
         assert "um_session" not in victim.cookies
         page = victim.get(f"{bridge_url}/console/accounts/{student['id']}")

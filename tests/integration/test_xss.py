@@ -68,7 +68,7 @@ def test_hostile_names_are_inert_everywhere(
 
     # The console: every page that names the student.
     with browser() as console:
-        console_login(console, url, staff["username"], staff["password"])
+        console_login(console, url, staff["username"], staff["password"], staff["otp_secret"])
         found = console.get(f"{url}/console", params={"q": student["lastName"][:7], "by": "name"})
         assert student["username"] in found.text
         assert_inert(found.text, "console search", shows_name=True)

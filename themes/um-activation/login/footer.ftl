@@ -1,5 +1,8 @@
-<#-- Links to the self-service pages under the login form. Stable ids: tests target them. -->
+<#-- Links to the self-service pages under the login form. Stable ids: tests target them.
+     Not under the second-factor pages (the code, the app's set-up): those are the staff's,
+     and these links are for students. -->
 <#macro content>
+<#if !["login-otp", "login-config-totp"]?seq_contains(pageId!"")>
 <nav id="um-footer" class="um-footer" aria-label="${msg("um.footer.label")}">
   <ul>
     <li><a id="um-footer-activation" href="${properties.umBridgeUrl}/activation">${msg("um.footer.activation")}</a></li>
@@ -7,4 +10,5 @@
     <li><a id="um-footer-help" href="${properties.umBridgeUrl}/help">${msg("um.footer.help")}</a></li>
   </ul>
 </nav>
+</#if>
 </#macro>
