@@ -16,6 +16,7 @@ from bridge.cli.common import (
     iso_date,
     job_settings,
     jobs_gateway,
+    overprivileged,
     today,
 )
 
@@ -44,7 +45,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
     import asyncio
     import json
 
-    from bridge.domain.errors import ServiceUnavailable
+    from bridge.domain.errors import Overprivileged, ServiceUnavailable
     from bridge.jobs.provision import provision
     from bridge.jobs.provision_state import ProvisionState, StateError
     from bridge.jobs.sis_reader import ExportError
@@ -100,6 +101,9 @@ def cmd_provision(args: argparse.Namespace) -> int:
         progress.close()
         print(f"Keycloak unavailable: {error}; what was written is safe to re-run", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except Overprivileged as error:
+        progress.close()
+        return overprivileged(error)
     finally:
         if state is not None:
             state.close()

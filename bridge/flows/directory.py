@@ -4,14 +4,16 @@ two ways:
   a compact index. The first run, a run without a state file, `--full`. Reading costs
   ~10 ms an account at 100k.
 - `Lookups`, incremental: with the state of earlier runs, one query per row that changed
-  (student number, then INE), and one membership read per account found.
+  (student number, then INE), and one read by id per account found (Keycloak answers it
+  for students only).
 
 Either way a run matches members of `students` only: an account outside the group (staff,
 a service account, an account an administrator took out of it) is never found, so never
 written, whatever its attributes hold. Identifiers are realm-wide: a username that exists
-is taken, whoever holds it (`Lookups` asks Keycloak for each candidate; with the `Index`,
-the partial import skips an existing username and the run picks the next one,
-bridge.flows.provisioning).
+is taken, whoever holds it: `Lookups` asks Keycloak for each candidate, and either way
+creating an account whose identifier exists is refused (409, even when the holder is out
+of this credential's sight, a staff member say) and the run picks the next one
+(bridge.flows.provisioning).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bridge.domain.accounts import Account, StudentRecord
-from bridge.domain.errors import AccountNotFound
 from bridge.domain.identifiers import IdentifierAllocator, identifier_prefix, split_generated
 from bridge.gateway.keycloak import ProvisioningGateway
 
@@ -168,12 +169,9 @@ class Lookups:
             user_id = self.state.account_with_ine(record.ine)
         if user_id is None:
             return None
-        try:
-            account = await self.gateway.get_student(user_id)
-        except AccountNotFound:
-            return None
-        if not account.in_students:
-            return None  # taken out of `students`: no longer provisioning's
+        account = await self.gateway.get_student(user_id)
+        if account is None:
+            return None  # gone, or taken out of `students`: no longer provisioning's
         if by_number and account.student_number == record.student_number:
             return account
         if not by_number and account.ine == record.ine:

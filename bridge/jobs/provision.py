@@ -46,10 +46,14 @@ async def provision(
     full: bool = False,
 ) -> Summary:
     """Raises ExportError for a file that cannot be used at all (nothing written then),
-    ServiceUnavailable when Keycloak fails midway (what was written is safe to re-run).
+    ServiceUnavailable when Keycloak fails midway (what was written is safe to re-run),
+    Overprivileged when the credential holds more than the provisioning client's rights
+    (nothing written).
     With a `state`, rows applied by an earlier run are skipped unless `full`."""
     rows = read_export(path)
     first = next(rows, None)  # ExportError now, before reading the realm or writing
+    # Keycloak keeps this credential to students: refuse one that reaches further.
+    await gateway.ensure_scoped()
     keys: TextIO | None = None
     if keys_out is not None and not dry_run:
         keys = os.fdopen(open_export(keys_out), "w", encoding="utf-8", newline="")

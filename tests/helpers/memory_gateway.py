@@ -103,7 +103,8 @@ class MemoryGateway:
                 (a for a in self.accounts.values() if a.username == new.record.username), None
             )
             if taken is not None:
-                results[new.record.username] = Imported(created=False, user_id=taken.id)
+                # As Keycloak's 409: who holds it is identifier_holder's to say.
+                results[new.record.username] = Imported(created=False, user_id=None)
                 continue
             user_id = f"u{len(self.accounts) + 1}"
             record = new.record
