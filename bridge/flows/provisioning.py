@@ -1,9 +1,10 @@
 """Apply a SIS row: decide it against what Keycloak holds (bridge.domain.provisioning) and
-write the difference. New students go in batches of `batch_size`, one `POST /users` each,
-the batch's creations in flight together (each one its own transaction: a re-run after a
-crash finds the created ones by student number and creates nothing twice); updates are
-written one account at a time (they are few: names, emails, re-enrollments). At most
-`concurrency` batches and updates are in flight (docs/lifecycle.md: measured)."""
+write the difference. New students are created one `POST /users` each (its own
+transaction: a re-run after a crash finds the created ones by student number and creates
+nothing twice), `concurrency` creations in flight, gathered in batches of `batch_size`
+(the state file records a batch once Keycloak confirmed it); updates are written one
+account at a time (they are few: names, emails, re-enrollments), `concurrency` in flight
+too (docs/lifecycle.md: measured)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,11 @@ class Run:
     summary: Summary = field(default_factory=Summary)
     batch: list[Pending] = field(default_factory=list)
     in_flight: list[asyncio.Task[None]] = field(default_factory=list)
+    # The creations in flight, all batches together.
+    slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.slots = asyncio.Semaphore(self.concurrency)
 
     def reject(self, line: int, reason: str) -> None:
         self.summary.rejected.append((line, reason))
@@ -101,7 +107,7 @@ class Run:
             await self.in_flight.pop(0)
 
     async def _import(self, batch: list[Pending]) -> None:
-        results = await self.gateway.import_students([new for _, _, new in batch])
+        results = await self.gateway.import_students([new for _, _, new in batch], self.slots)
         again: list[Pending] = []
         for line, record, new in batch:
             username = new.record.username

@@ -30,14 +30,20 @@ from bridge.jobs.provision_state import ProvisionState
 from bridge.jobs.sis_reader import BadRow, Row, read_export
 
 
+# New students per batch (the state file records a batch once Keycloak confirmed it), and
+# Keycloak writes in flight: measured on 2 cores, PostgreSQL (docs/lifecycle.md). The
+# command's defaults (bridge.cli.provision) are the same.
+BATCH_SIZE, CONCURRENCY = 50, 8
+
+
 async def provision(
     gateway: ProvisioningGateway,
     path: Path,
     *,
     today: dt.date,
     dry_run: bool = False,
-    batch_size: int = 125,
-    concurrency: int = 4,
+    batch_size: int = BATCH_SIZE,
+    concurrency: int = CONCURRENCY,
     report: Reporter = lambda _: None,
     progress: Callable[[int], None] = lambda _: None,
     keys_out: Path | None = None,

@@ -96,7 +96,9 @@ class MemoryGateway:
         await self.record(user_id, record)
 
     # what bridge.flows.provisioning writes with
-    async def import_students(self, accounts: list[NewAccount]) -> dict[str, Imported]:
+    async def import_students(
+        self, accounts: list[NewAccount], slots: object = None
+    ) -> dict[str, Imported]:
         results = {}
         for new in accounts:
             taken = next(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -110,19 +111,42 @@ class ProvisioningGateway(Gateway):
 
     async def students(self, page_size: int = 1000) -> AsyncIterator[Account]:
         """Every member of `students`, page by page, with attributes (for the provisioning
-        index): the realm's users as this credential may see them (Keycloak filters the
-        search to the groups whose members it may view, in the query itself: the pages are
-        whole). The group itself is not readable by this credential."""
+        index)."""
+        async for page in self._student_pages(page_size, brief=False):
+            for rep in page:
+                yield _student(rep)
+
+    async def _student_pages(
+        self, page_size: int, *, brief: bool
+    ) -> AsyncIterator[list[Representation]]:
+        """The members of `students`, a page at a time: the group's member listing when
+        this credential may read the group (an administrator; the provisioning client if
+        granted `view` on it), else the realm's users as Keycloak lists them to this
+        credential, which it filters to the members of `students` in the query itself
+        (the pages are whole). Measured on 26.5.6 with PostgreSQL: the same accounts, the
+        filtered listing ~3.5x slower (1.75 s for 1,000 against 0.5 s)."""
+        group_id = await self._students_group_id()
         first = 0
         while True:
-            page = await self._users(
-                {"first": first, "max": page_size, "briefRepresentation": "false"}
-            )
-            for rep in page:
-                yield dataclasses.replace(account_from_representation(rep), in_students=True)
+            query = {"first": first, "max": page_size, "briefRepresentation": str(brief).lower()}
+            if group_id is None:
+                page = await self._users(query)
+            else:
+                with domain_errors():
+                    page = await self._admin.a_get_group_members(group_id, query)
+            yield page
             if len(page) < page_size:
                 return
             first += page_size
+
+    async def _students_group_id(self) -> str | None:
+        """The group's id, or None when this credential may not read the group."""
+        try:
+            with domain_errors():
+                group = await self._admin.a_get_group_by_path(f"/{STUDENTS_GROUP}")
+        except NotAllowed:
+            return None
+        return str(group["id"])
 
     async def find_by_student_number(self, student_number: str) -> Account | None:
         """The member of `students` with this student number."""
@@ -186,43 +210,41 @@ class ProvisioningGateway(Gateway):
     async def pending_students(self, page_size: int = 100) -> list[Account]:
         """Members of `students` who have no password yet (never activated, no key)."""
         found: list[Account] = []
-        first = 0
-        while True:
-            members = await self._users(
-                {"first": first, "max": page_size, "briefRepresentation": "true"}
-            )
-            for member in members:
+        async for page in self._student_pages(page_size, brief=True):
+            for member in page:
                 try:
                     if not await self._has_password(member["id"]):
                         found.append(account_from_representation(member))
                 except NotAllowed:
                     continue  # also in `staff`: not provisioning's
-            if len(members) < page_size:
-                return found
-            first += page_size
+        return found
 
     # --- writing -----------------------------------------------------------------------
 
-    async def import_students(self, accounts: Sequence[NewAccount]) -> dict[str, Imported]:
-        """Create these users, members of `students`, one `POST /users` each, all at once
-        (the caller sizes the batch; each creation is its own transaction). The id comes
-        from the answer's Location: no read-back. By identifier, what happened: an
+    async def import_students(
+        self, accounts: Sequence[NewAccount], slots: asyncio.Semaphore | None = None
+    ) -> dict[str, Imported]:
+        """Create these users, members of `students`, one `POST /users` each, concurrently:
+        as many at once as `slots` allows (shared by the caller's batches; none: all at
+        once). Each creation is its own transaction; its id comes from the answer's
+        Location: no read-back. By identifier, what happened: an
         identifier that exists is not created (409), whoever holds it; a representation
         Keycloak refuses (400) is reported, the others go on. Anything else (an outage, a
         refusal of the right to create: 403) fails the batch: what was created is found by
         student number on the next run."""
-        answers = await asyncio.gather(*(self._create(account) for account in accounts))
+        answers = await asyncio.gather(*(self._create(account, slots) for account in accounts))
         return {
             account.record.username: answer
             for account, answer in zip(accounts, answers, strict=True)
         }
 
-    async def _create(self, account: NewAccount) -> Imported:
+    async def _create(self, account: NewAccount, slots: asyncio.Semaphore | None) -> Imported:
         try:
-            with domain_errors():
-                user_id = await self._admin.a_create_user(
-                    _import_representation(account), exist_ok=False
-                )
+            async with slots or contextlib.nullcontext():
+                with domain_errors():
+                    user_id = await self._admin.a_create_user(
+                        new_account_representation(account), exist_ok=False
+                    )
         except Conflict:
             return Imported(created=False, user_id=None)
         except Rejected as error:
@@ -333,7 +355,7 @@ def _token_claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-def _import_representation(account: NewAccount) -> Representation:
+def new_account_representation(account: NewAccount) -> Representation:
     rep = representation_from_record(account.record, enabled=account.enabled)
     rep["groups"] = [f"/{STUDENTS_GROUP}"]
     if account.key is not None:
