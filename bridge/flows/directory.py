@@ -129,8 +129,13 @@ class Index:
         return self.usernames.allocate(first_name, last_name)
 
 
-async def load_index(gateway: ProvisioningGateway, state: AppliedRows | None = None) -> Index:
-    index = Index()
+async def load_index(
+    gateway: ProvisioningGateway,
+    state: AppliedRows | None = None,
+    usernames: IdentifierAllocator | None = None,
+) -> Index:
+    """`usernames`: the identifiers a run already knows taken (it switches to the index)."""
+    index = Index(usernames=usernames or IdentifierAllocator())
     async for account in gateway.students():
         index.add(account)
     for username in state.identifiers() if state else ():

@@ -168,7 +168,7 @@ class Run:
         try:
             moved = await self.gateway.apply_changes(account_id, decision.changes)
         except NotAllowed:
-            # Listed as a student, refused by id: also a member of `staff` (docs/lifecycle.md).
+            # Listed as a student, refused by id: also in `staff` (docs/lifecycle.md).
             if decision.kind is Kind.REENABLE:
                 self.summary.reenabled -= 1
             else:
@@ -273,16 +273,18 @@ class Run:
 
 
 def _out_of_reach(account: Account) -> str:
+    """An account that is not provisioning's: outside `students` (a directory should never
+    hand one over), or a member Keycloak refuses to the jobs (also in `staff`)."""
     return (
-        f"account {account.username} is a member of students that Keycloak keeps out of "
-        "provisioning's reach (also in staff, or an administrator): left alone"
+        f"account {account.username} is not a student provisioning may write (outside "
+        "students, or also in staff): left alone"
     )
 
 
 def _refusal(refusal: Refusal, account: Account, record: StudentRecord) -> str:
     """The registrar's reason, in the report's words (English, no full INE)."""
     if refusal is Refusal.NOT_A_STUDENT:
-        return f"account {account.username} is not a member of students: left alone"
+        return _out_of_reach(account)
     keys = []
     if record.student_number != account.student_number:
         keys.append(f"student number {account.student_number} -> {record.student_number}")

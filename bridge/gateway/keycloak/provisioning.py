@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,10 @@ class Imported:
 
 
 class ProvisioningGateway(Gateway):
+    # Seconds spent so far in attribute searches (the incremental run's costly lookups:
+    # bridge.jobs.provision reads every student instead once they cost more).
+    search_seconds: float = 0.0
+
     # --- its own credential ----------------------------------------------------------------
 
     async def ensure_scoped(self) -> None:
@@ -178,15 +183,23 @@ class ProvisioningGateway(Gateway):
     async def _find_student_by(self, field: str, value: str) -> Account | None:
         """An attribute search over the realm (it cannot be limited to a group), then one
         read by id per account found (usually one, or none): the ones Keycloak lets this
-        credential read are the students."""
-        reps = await self._users(
-            {"q": f"{attribute(field)}:{value}", "exact": "true", "first": 0, "max": 10}
-        )
-        found = [
-            _student(rep)
-            for rep in [await self._student_rep(r["id"]) for r in reps]
-            if rep is not None
-        ]
+        credential read are the students; one it lists but refuses (also in `staff`) is
+        returned as not a student, for the run to leave alone."""
+        started = time.monotonic()
+        try:
+            reps = await self._users(
+                {"q": f"{attribute(field)}:{value}", "exact": "true", "first": 0, "max": 10}
+            )
+        finally:
+            self.search_seconds += time.monotonic() - started
+        found = []
+        for listed in reps:
+            rep = await self._student_rep(listed["id"])
+            found.append(
+                _student(rep)
+                if rep is not None
+                else dataclasses.replace(account_from_representation(listed), in_students=False)
+            )
         if len(found) > 1:
             # The SIS should never produce this; nobody gets to pick one of them.
             raise Conflict(f"several students share this {field}")
