@@ -753,9 +753,8 @@ def test_the_provisioning_secret_creates_students_and_nothing_else(
     assert [g["path"] for g in admin.get(f"/users/{user_id}/groups").json()] == ["/students"]
 
 
-async def test_the_jobs_refuse_a_credential_with_more_rights(
+def test_the_jobs_refuse_a_credential_with_more_rights(
     stack: Any,
-    jobs_gateway: ProvisioningGateway,
     admin: httpx.Client,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -763,9 +762,17 @@ async def test_the_jobs_refuse_a_credential_with_more_rights(
 ) -> None:
     """Should an administrator grant the provisioning client `view-users` again, the job
     stops before writing anything (exit 4): it relies on Keycloak to keep it to students."""
+    import asyncio
+
     from bridge.domain.errors import Overprivileged
 
-    await jobs_gateway.ensure_scoped()  # as the realm file and realm_setup leave it
+    def check() -> None:
+        gateway = ProvisioningGateway.service_account(
+            stack.url, "um", "provisioning", stack.secrets["UM_PROVISIONING_CLIENT_SECRET"]
+        )
+        asyncio.run(gateway.ensure_scoped())  # one event loop per client
+
+    check()  # as the realm file and realm_setup leave it
     account = admin.get("/users", params={"username": "service-account-provisioning"}).json()
     management = admin.get("/clients", params={"clientId": "realm-management"}).json()[0]["id"]
     role = admin.get(f"/clients/{management}/roles/view-users").json()
@@ -773,7 +780,7 @@ async def test_the_jobs_refuse_a_credential_with_more_rights(
     assert admin.post(mapping, json=[role]).status_code == 204
     try:
         with pytest.raises(Overprivileged, match="view-users"):
-            await jobs_gateway.ensure_scoped()
+            check()
         n = number()
         csv = write(tmp_path, [HEADER, f"{n},Trop{letters()},Max,2026,,,,"])
         monkeypatch.setenv("UM_KEYCLOAK_URL", stack.url)
@@ -785,7 +792,7 @@ async def test_the_jobs_refuse_a_credential_with_more_rights(
         assert admin.get("/users", params={"q": f"supannEtuId:{n}", "exact": "true"}).json() == []
     finally:
         admin.request("DELETE", mapping, json=[role])
-    await jobs_gateway.ensure_scoped()
+    check()
 
 
 async def test_a_student_also_in_staff_is_left_alone(
