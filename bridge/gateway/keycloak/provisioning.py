@@ -6,9 +6,9 @@ What it may do is Keycloak's to enforce (docs/lifecycle.md, "Privileges"): `quer
 permissions (bridge.gateway.keycloak.realm_setup) let view and manage the members of
 `students`, and create accounts in `students` only. No realm setting, client, role or
 staff account is within its reach. So what this account can read is what provisioning may
-write: a search lists students (an account also in `staff` too, which a read by id then
-refuses), a read by id answers for a student and refuses (403) everyone else. The jobs
-check at start that the credential holds no more (`ensure_scoped`)."""
+write: a search lists the members of `students` only (one also in `staff` among them, which
+a read by id then refuses), a read by id answers for a student and refuses (403) everyone
+else. The jobs check at start that the credential holds no more (`ensure_scoped`)."""
 
 from __future__ import annotations
 
@@ -240,11 +240,11 @@ class ProvisioningGateway(Gateway):
         """Create these users, members of `students`, one `POST /users` each, concurrently:
         as many at once as `slots` allows (shared by the caller's batches; none: all at
         once). Each creation is its own transaction; its id comes from the answer's
-        Location: no read-back. By identifier, what happened: an
-        identifier that exists is not created (409), whoever holds it; a representation
-        Keycloak refuses (400) is reported, the others go on. Anything else (an outage, a
-        refusal of the right to create: 403) fails the batch: what was created is found by
-        student number on the next run."""
+        Location: no read-back. By identifier, what happened: an identifier that exists is
+        not created (409), whoever holds it; a representation Keycloak refuses (400) is
+        reported, the others go on. Anything else (an outage, a refusal of the right to
+        create: 403) fails the run: what was created is found by student number on the
+        next one."""
         answers = await asyncio.gather(*(self._create(account, slots) for account in accounts))
         return {
             account.record.username: answer
