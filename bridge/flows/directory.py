@@ -1,15 +1,17 @@
 """Where a provisioning run finds the accounts and the identifiers already taken, in one of
 two ways:
-- `Index`, full: every member of `students` read once (one paged pass over the group) into
-  a compact index. The first run, a run without a state file, `--full`. Reading costs
-  ~10 ms an account at 100k.
+- `Index`, full: every member of `students` read once (one paged pass, as Keycloak lists
+  them to the provisioning client) into a compact index. The first run, a run without a
+  state file, `--full`, and an incremental run whose searches grew costlier than this
+  (bridge.jobs.provision). Reading costs 0.5 to 1.75 ms a student (docs/lifecycle.md).
 - `Lookups`, incremental: with the state of earlier runs, one query per row that changed
   (student number, then INE), and one read by id per account found (Keycloak answers it
   for students only).
 
 Either way a run matches members of `students` only: an account outside the group (staff,
 a service account, an account an administrator took out of it) is never found, so never
-written, whatever its attributes hold. Identifiers are realm-wide: a username that exists
+written, whatever its attributes hold: Keycloak lists and reads the provisioning client
+nothing else (bridge.gateway.keycloak.provisioning). Identifiers are realm-wide: a username that exists
 is taken, whoever holds it: `Lookups` asks Keycloak for each candidate, and either way
 creating an account whose identifier exists is refused (409, even when the holder is out
 of this credential's sight, a staff member say) and the run picks the next one
