@@ -11,10 +11,10 @@ two ways:
 Either way a run matches members of `students` only: an account outside the group (staff,
 a service account, an account an administrator took out of it) is never found, so never
 written, whatever its attributes hold: Keycloak lists and reads the provisioning client
-nothing else (bridge.gateway.keycloak.provisioning). Identifiers are realm-wide: a username that exists
-is taken, whoever holds it: `Lookups` asks Keycloak for each candidate, and either way
-creating an account whose identifier exists is refused (409, even when the holder is out
-of this credential's sight, a staff member say) and the run picks the next one
+nothing else (bridge.gateway.keycloak.provisioning). Identifiers are realm-wide: a username
+that exists is taken, whoever holds it. Either way the run hands out an identifier it does
+not know as taken, and Keycloak refuses to create one that exists (409, even when the
+holder is out of this credential's sight, a staff member say): the run takes the next one
 (bridge.flows.provisioning).
 """
 
