@@ -42,7 +42,9 @@ def summary(values: list[float]) -> str:
 
 def cpu_seconds(group_leader: int | None) -> float:
     """CPU time (user + system, reaped children included) of a process group: a server
-    started in its own session (Keycloak's JVM, PostgreSQL and its backends)."""
+    started in its own session (Keycloak's JVM, PostgreSQL and its backends), and of the
+    leader's children that left the group (PostgreSQL's backends each call setsid(): before
+    they count only once they have exited)."""
     if group_leader is None:
         return 0.0
     ticks = 0
@@ -51,7 +53,7 @@ def cpu_seconds(group_leader: int | None) -> float:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # ended meanwhile
-        if int(fields[2]) == group_leader:  # pgrp
+        if group_leader in (int(fields[2]), int(fields[1])):  # pgrp, or parent
             ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
     return ticks / os.sysconf("SC_CLK_TCK")
 

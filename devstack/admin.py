@@ -1,15 +1,28 @@
 """Administrator-only writes the dev tooling, the benchmarks and a few tests need, and the
 product never does: create an account outright, set a password, enrol an authenticator
-app, the naive one-user-a-call import kept as the benchmark's baseline."""
+app, the naive one-user-a-call import kept as the benchmark's baseline, the partial import
+the provisioning job made until its client lost `manage-realm` (the benchmark's
+reference)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 
 from bridge.domain.accounts import Account, StudentRecord
 from bridge.gateway.keycloak.errors import domain_errors
-from bridge.gateway.keycloak.mapping import Representation, representation_from_record
+from bridge.gateway.keycloak.mapping import (
+    STUDENTS_GROUP,
+    Representation,
+    representation_from_record,
+)
+from bridge.gateway.keycloak.provisioning import (
+    Imported,
+    NewAccount,
+    ProvisioningGateway,
+    new_account_representation,
+)
 from bridge.gateway.keycloak.realm_setup import RealmSetup
 from devstack.totp import keycloak_credential
 
@@ -64,3 +77,41 @@ class DevAdmin(RealmSetup):
         """One user, one call: the naive path, kept as the benchmark's baseline."""
         with domain_errors():
             await self._admin.a_create_user(rep, exist_ok=False)
+
+
+class PartialImportProvisioning(ProvisioningGateway):
+    """The first import as the job made it until issue 15: the same run (bridge.flows.
+    provisioning), new students sent in partial imports (`POST /partialImport`, one
+    transaction per batch), which Keycloak grants to `manage-realm` only, so with an
+    administrator's token. The benchmark's reference (bench/lifecycle.py), never the
+    product's: the provisioning client may not do this (docs/lifecycle.md)."""
+
+    async def ensure_scoped(self) -> None:
+        """An administrator by design: nothing to check."""
+
+    async def import_students(
+        self, accounts: Sequence[NewAccount], slots: asyncio.Semaphore | None = None
+    ) -> dict[str, Imported]:
+        """One partial import for the batch (`slots` unused: the run's `concurrency` bounds
+        the batches in flight)."""
+        reps = [new_account_representation(account) for account in accounts]
+        with domain_errors():
+            answer = await self._admin.a_partial_import_realm(
+                str(self._admin.connection.realm_name), {"ifResourceExists": "SKIP", "users": reps}
+            )
+        return {
+            str(result.get("resourceName")): Imported(
+                created=result.get("action") == "ADDED", user_id=str(result.get("id"))
+            )
+            for result in answer.get("results", [])
+            if result.get("resourceType") == "USER"
+        }
+
+    async def _student_rep(self, user_id: str) -> Representation | None:
+        """An administrator reads every account: a student is a member of the group."""
+        rep = await super()._student_rep(user_id)
+        if rep is None:
+            return None
+        with domain_errors():
+            groups = await self._admin.a_get_user_groups(user_id, brief_representation=True)
+        return rep if any(g.get("path") == f"/{STUDENTS_GROUP}" for g in groups) else None

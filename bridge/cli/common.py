@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from typing import TYPE_CHECKING
 
 from bridge.settings import JobSettings, SettingsError
@@ -12,6 +13,13 @@ if TYPE_CHECKING:
     from bridge.gateway.keycloak import ProvisioningGateway
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
+# The jobs' credential holds more than the provisioning client's rights: nothing was done.
+EXIT_OVERPRIVILEGED = 4
+
+
+def overprivileged(error: Exception) -> int:
+    print(f"refused to run: {error}", file=sys.stderr)
+    return EXIT_OVERPRIVILEGED
 
 
 def job_settings() -> JobSettings:
@@ -25,7 +33,8 @@ def job_settings() -> JobSettings:
 
 def jobs_gateway(settings: JobSettings) -> ProvisioningGateway:
     """Jobs act as the `provisioning` client's service account (docs/lifecycle.md lists
-    its roles): UM_PROVISIONING_CLIENT_ID, UM_PROVISIONING_CLIENT_SECRET."""
+    its roles): UM_PROVISIONING_CLIENT_ID, UM_PROVISIONING_CLIENT_SECRET. Each job checks
+    first that it holds no more (ProvisioningGateway.ensure_scoped: EXIT_OVERPRIVILEGED)."""
     from bridge.gateway.keycloak import ProvisioningGateway
     from bridge.gateway.redis_counters import RedisCounters
 

@@ -15,6 +15,7 @@ from bridge.cli.common import (
     iso_date,
     job_settings,
     jobs_gateway,
+    overprivileged,
     today,
 )
 from bridge.settings import SettingsError, SmtpSettings
@@ -24,7 +25,7 @@ def cmd_expire(args: argparse.Namespace) -> int:
     import asyncio
     import json
 
-    from bridge.domain.errors import ServiceUnavailable
+    from bridge.domain.errors import Overprivileged, ServiceUnavailable
     from bridge.jobs.expire import expire
 
     def report(line: str) -> None:
@@ -38,11 +39,16 @@ def cmd_expire(args: argparse.Namespace) -> int:
     except ServiceUnavailable as error:
         print(f"Keycloak unavailable: {error}; run again", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except Overprivileged as error:
+        return overprivileged(error)
     if args.json:
         print(json.dumps(summary.as_dict()))
     else:
         mode = " (dry run: nothing written)" if args.dry_run else ""
-        print(f"disabled {summary.disabled}, already disabled {summary.already_disabled}{mode}")
+        print(
+            f"disabled {summary.disabled}, already disabled {summary.already_disabled}, "
+            f"out of reach {summary.out_of_reach}{mode}"
+        )
     return EXIT_OK
 
 
@@ -51,7 +57,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
     import json
     import smtplib
 
-    from bridge.domain.errors import ServiceUnavailable
+    from bridge.domain.errors import Overprivileged, ServiceUnavailable
     from bridge.jobs.remind import remind
 
     try:
@@ -69,6 +75,8 @@ def cmd_remind(args: argparse.Namespace) -> int:
     except (ServiceUnavailable, smtplib.SMTPException, OSError) as error:
         print(f"unavailable: {error}; run again (reminders are marked once sent)", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except Overprivileged as error:
+        return overprivileged(error)
     if args.json:
         print(json.dumps(summary.as_dict()))
     else:
@@ -83,6 +91,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 def cmd_activation_keys(args: argparse.Namespace) -> int:
     import asyncio
 
+    from bridge.domain.errors import Overprivileged
     from bridge.jobs.activation_keys import issue_activation_keys
 
     out = Path(args.out)
@@ -93,7 +102,10 @@ def cmd_activation_keys(args: argparse.Namespace) -> int:
     if not usernames and not args.all_pending:
         print("name students, or --all-pending", file=sys.stderr)
         return 2
-    report = asyncio.run(issue_activation_keys(jobs_gateway(job_settings()), out, usernames))
+    try:
+        report = asyncio.run(issue_activation_keys(jobs_gateway(job_settings()), out, usernames))
+    except Overprivileged as error:
+        return overprivileged(error)
     print(f"{len(report.issued)} key(s) written to {out} (mode 0600)")
     for label, names in (
         ("already activated, no key", report.skipped_activated),

@@ -47,3 +47,10 @@ class NotAllowed(DomainError):
     account outside the students group, a session without the staff role)."""
 
     code = "not_allowed"
+
+
+class Overprivileged(DomainError):
+    """The credential holds more rights than its part may (least privilege): the job
+    refuses to run with it rather than act with power it must not have."""
+
+    code = "overprivileged"

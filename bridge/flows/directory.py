@@ -1,26 +1,30 @@
 """Where a provisioning run finds the accounts and the identifiers already taken, in one of
 two ways:
-- `Index`, full: every member of `students` read once (one paged pass over the group) into
-  a compact index. The first run, a run without a state file, `--full`. Reading costs
-  ~10 ms an account at 100k.
+- `Index`, full: every member of `students` read once (one paged pass, as Keycloak lists
+  them to the provisioning client) into a compact index. The first run, a run without a
+  state file, `--full`, and an incremental run whose searches grew costlier than this
+  (bridge.jobs.provision). Reading costs 0.5 to 1.75 ms a student (docs/lifecycle.md).
 - `Lookups`, incremental: with the state of earlier runs, one query per row that changed
-  (student number, then INE), and one membership read per account found.
+  (student number, then INE), and one read by id per account found (Keycloak answers it
+  for students only).
 
 Either way a run matches members of `students` only: an account outside the group (staff,
 a service account, an account an administrator took out of it) is never found, so never
-written, whatever its attributes hold. Identifiers are realm-wide: a username that exists
-is taken, whoever holds it (`Lookups` asks Keycloak for each candidate; with the `Index`,
-the partial import skips an existing username and the run picks the next one,
-bridge.flows.provisioning).
+written, whatever its attributes hold: Keycloak lists and reads the provisioning client
+nothing else (bridge.gateway.keycloak.provisioning). Identifiers are realm-wide: a username
+that exists is taken, whoever holds it. Either way the run hands out an identifier it does
+not know as taken, and Keycloak refuses to create one that exists (409, even when the
+holder is out of this credential's sight, a staff member say): the run takes the next one
+(bridge.flows.provisioning).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from bridge.domain.accounts import Account, StudentRecord
-from bridge.domain.errors import AccountNotFound
 from bridge.domain.identifiers import IdentifierAllocator, identifier_prefix, split_generated
 from bridge.gateway.keycloak import ProvisioningGateway
 
@@ -127,8 +131,13 @@ class Index:
         return self.usernames.allocate(first_name, last_name)
 
 
-async def load_index(gateway: ProvisioningGateway, state: AppliedRows | None = None) -> Index:
-    index = Index()
+async def load_index(
+    gateway: ProvisioningGateway,
+    state: AppliedRows | None = None,
+    usernames: IdentifierAllocator | None = None,
+) -> Index:
+    """`usernames`: the identifiers a run already knows taken (it switches to the index)."""
+    index = Index(usernames=usernames or IdentifierAllocator())
     async for account in gateway.students():
         index.add(account)
     for username in state.identifiers() if state else ():
@@ -138,8 +147,10 @@ async def load_index(gateway: ProvisioningGateway, state: AppliedRows | None = N
 
 @dataclass
 class Lookups:
-    """Incremental mode: one query per row that changed. An identifier is free when no
-    account has it (an exact, indexed lookup) and the state file never handed it out."""
+    """Incremental mode: one query per row that changed. An identifier is handed out when
+    the state file never handed it out; Keycloak then refuses it if an account has it
+    (409, whoever holds it: a search would not even see a staff member's), and the run
+    takes the next one (bridge.flows.provisioning)."""
 
     gateway: ProvisioningGateway
     state: AppliedRows
@@ -154,9 +165,15 @@ class Lookups:
                 if owner is not None and owner.id != known.id:
                     raise IneClash(owner)
             return known
-        # Not applied by this job before (or its account is gone): search Keycloak.
-        existing = await self.gateway.find_by_student_number(record.student_number)
-        owner = await self.gateway.find_by_ine(record.ine) if record.ine else None
+        # Not applied by this job before (or its account is gone): search Keycloak, both
+        # searches at once (each costs ~50 ms with this credential: docs/lifecycle.md).
+        if record.ine:
+            existing, owner = await asyncio.gather(
+                self.gateway.find_by_student_number(record.student_number),
+                self.gateway.find_by_ine(record.ine),
+            )
+        else:
+            existing, owner = await self.gateway.find_by_student_number(record.student_number), None
         return _match(existing, owner)
 
     async def _known(self, record: StudentRecord) -> Account | None:
@@ -168,12 +185,9 @@ class Lookups:
             user_id = self.state.account_with_ine(record.ine)
         if user_id is None:
             return None
-        try:
-            account = await self.gateway.get_student(user_id)
-        except AccountNotFound:
-            return None
-        if not account.in_students:
-            return None  # taken out of `students`: no longer provisioning's
+        account = await self.gateway.get_student(user_id)
+        if account is None:
+            return None  # gone, or taken out of `students`: no longer provisioning's
         if by_number and account.student_number == record.student_number:
             return account
         if not by_number and account.ine == record.ine:
@@ -192,16 +206,11 @@ class Lookups:
         if self.usernames.is_taken(username):
             return False
         self.usernames.seen(username)
-        return await self.gateway.find_by_username(username) is None
+        return True
 
     async def allocate(self, first_name: str, last_name: str) -> str:
         self._remember(identifier_prefix(first_name, last_name))
-        while True:
-            # The allocator marks each candidate taken: a candidate found in Keycloak is
-            # skipped and the next counter tried.
-            candidate = self.usernames.allocate(first_name, last_name)
-            if await self.gateway.find_by_username(candidate) is None:
-                return candidate
+        return self.usernames.allocate(first_name, last_name)
 
     def add(self, account: Account) -> None:
         self.usernames.seen(account.username)

@@ -1,8 +1,10 @@
 """Apply a SIS row: decide it against what Keycloak holds (bridge.domain.provisioning) and
-write the difference. New students go in partial imports of `batch_size` (one transaction
-each; a re-run after a crash finds the imported ones by student number and creates nothing
-twice); updates are written one account at a time (they are few: names, emails,
-re-enrollments). Both kinds of write run `concurrency` at a time."""
+write the difference. New students are created one `POST /users` each (its own
+transaction: a re-run after a crash finds the created ones by student number and creates
+nothing twice), `concurrency` creations in flight, gathered in batches of `batch_size`
+(the state file records a batch once Keycloak confirmed it); updates are written one
+account at a time (they are few: names, emails, re-enrollments), `concurrency` in flight
+too (docs/lifecycle.md: measured)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from bridge.domain.accounts import Account, StudentRecord
-from bridge.domain.errors import Conflict, InvalidInput
+from bridge.domain.errors import Conflict, InvalidInput, NotAllowed
 from bridge.domain.ine import mask_ine
 from bridge.domain.lifecycle import is_expired, valid_until
-from bridge.domain.provisioning import Kind, Refusal, depends_on_activation, plan
+from bridge.domain.provisioning import Kind, Plan, Refusal, depends_on_activation, plan
 from bridge.domain.sis import fingerprint
 from bridge.flows.activation_keys import KEY_ACTIONS, new_activation_key
 from bridge.flows.directory import NEW, AppliedRows, Directory, IneClash
@@ -72,6 +74,11 @@ class Run:
     summary: Summary = field(default_factory=Summary)
     batch: list[Pending] = field(default_factory=list)
     in_flight: list[asyncio.Task[None]] = field(default_factory=list)
+    # The creations in flight, all batches together.
+    slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.slots = asyncio.Semaphore(self.concurrency)
 
     def reject(self, line: int, reason: str) -> None:
         self.summary.rejected.append((line, reason))
@@ -83,8 +90,8 @@ class Run:
             self.state.record(record.student_number, fingerprint(record), user_id, ine)
 
     async def spawn(self, write: Coroutine[Any, Any, None]) -> None:
-        """Run a write in the background, at most `concurrency` at a time (measured: a few
-        concurrent partial imports create more users a second than one)."""
+        """Run a write in the background, at most `concurrency` at a time (measured: docs/
+        lifecycle.md)."""
         self.in_flight.append(asyncio.create_task(write))
         while len(self.in_flight) >= self.concurrency:
             await self.in_flight.pop(0)
@@ -100,12 +107,12 @@ class Run:
             await self.in_flight.pop(0)
 
     async def _import(self, batch: list[Pending]) -> None:
-        results = await self.gateway.import_students([new for _, _, new in batch])
+        results = await self.gateway.import_students([new for _, _, new in batch], self.slots)
         again: list[Pending] = []
         for line, record, new in batch:
             username = new.record.username
             result = results.get(username)
-            if result is not None and result.created:
+            if result is not None and result.created and result.user_id is not None:
                 self.summary.created += 1
                 self.applied(record, result.user_id, record.ine)
                 if self.state is not None:
@@ -115,9 +122,13 @@ class Run:
                     row = (username, record.first_name, record.last_name, new.key)
                     self.keys.write(";".join(row) + "\n")
                 continue
-            # Skipped: the identifier exists. Created by an earlier run that was killed
+            if result is not None and result.refused:
+                self.reject(line, f"Keycloak refused the account ({result.refused})")
+                continue
+            # Not created: the identifier exists. Created by an earlier run that was killed
             # while this batch was in flight (same student): nothing to do. Else a clash:
-            # never merged into the holder's account (a staff member's, say).
+            # never merged into the holder's account (a staff member's, say, whom this
+            # credential does not even see).
             holder = await self.gateway.identifier_holder(username)
             if (
                 holder is not None
@@ -151,9 +162,19 @@ class Run:
         )
 
     async def _update(
-        self, account_id: str, record: StudentRecord, ine: str | None, changes: Any
+        self, line: int, account: Account, record: StudentRecord, decision: Plan
     ) -> None:
-        moved = await self.gateway.apply_changes(account_id, changes)
+        account_id = account.id
+        try:
+            moved = await self.gateway.apply_changes(account_id, decision.changes)
+        except NotAllowed:
+            # Listed as a student, refused by id: also in `staff` (docs/lifecycle.md).
+            if decision.kind is Kind.REENABLE:
+                self.summary.reenabled -= 1
+            else:
+                self.summary.updated -= 1
+            self.reject(line, _out_of_reach(account))
+            return
         if moved:
             # Written by someone else since this run read the account: left as it is now,
             # and the row not recorded as applied, so the next run plans from what is there.
@@ -161,7 +182,7 @@ class Run:
                 f"kept      {record.username or account_id}: {', '.join(moved)} changed meanwhile"
             )
             return
-        self.applied(record, account_id, ine)
+        self.applied(record, account_id, record.ine or account.ine)
 
     async def row(self, line: int, record: StudentRecord) -> None:
         try:
@@ -177,7 +198,11 @@ class Run:
             return
         if existing is not None and existing.id != NEW and depends_on_activation(existing, record):
             # Whether the student has a password of their own: read only when it decides.
-            has_password = await self.gateway.has_password(existing.id)
+            try:
+                has_password = await self.gateway.has_password(existing.id)
+            except NotAllowed:
+                self.reject(line, _out_of_reach(existing))
+                return
             existing = dataclasses.replace(existing, has_password=has_password)
         decision = plan(existing, record, self.today)
         if decision.kind is Kind.REJECT:
@@ -197,8 +222,7 @@ class Run:
         )
         self.report(f"{decision.kind.value:<9} {existing.username}: {changes}")
         if not self.dry_run:
-            ine = record.ine or existing.ine
-            await self.spawn(self._update(existing.id, record, ine, decision.changes))
+            await self.spawn(self._update(line, existing, record, decision))
         if decision.kind is Kind.REENABLE:
             self.summary.reenabled += 1
         else:
@@ -248,10 +272,19 @@ class Run:
             await self.flush()
 
 
+def _out_of_reach(account: Account) -> str:
+    """An account that is not provisioning's: outside `students` (a directory should never
+    hand one over), or a member Keycloak refuses to the jobs (also in `staff`)."""
+    return (
+        f"account {account.username} is not a student provisioning may write (outside "
+        "students, or also in staff): left alone"
+    )
+
+
 def _refusal(refusal: Refusal, account: Account, record: StudentRecord) -> str:
     """The registrar's reason, in the report's words (English, no full INE)."""
     if refusal is Refusal.NOT_A_STUDENT:
-        return f"account {account.username} is not a member of students: left alone"
+        return _out_of_reach(account)
     keys = []
     if record.student_number != account.student_number:
         keys.append(f"student number {account.student_number} -> {record.student_number}")

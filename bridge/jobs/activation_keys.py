@@ -39,7 +39,10 @@ async def issue_activation_keys(
 ) -> KeyReport:
     """Keys for the named students, or for every student without a password yet."""
     report = KeyReport()
-    descriptor = open_export(out)  # before touching Keycloak: fail early, change nothing
+    # "Every student without a password" is Keycloak's listing: a credential that sees
+    # more is refused before the export is created.
+    await gateway.ensure_scoped()
+    descriptor = open_export(out)  # before writing to Keycloak: fail early, change nothing
     with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream, delimiter=";")
         writer.writerow(HEADER)

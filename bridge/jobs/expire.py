@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bridge.domain.accounts import Account
-from bridge.domain.errors import Conflict
+from bridge.domain.errors import Conflict, NotAllowed
 from bridge.domain.lifecycle import is_expired
 from bridge.gateway.keycloak import ProvisioningGateway
 
@@ -27,6 +27,7 @@ FIRST_YEAR = 2000
 class ExpirySummary:
     disabled: int = 0
     already_disabled: int = 0
+    out_of_reach: int = 0  # members of students also in staff: Keycloak refuses them the job
     dry_run: bool = False
     usernames: list[str] = field(default_factory=list)
 
@@ -34,6 +35,7 @@ class ExpirySummary:
         return {
             "disabled": self.disabled,
             "already_disabled": self.already_disabled,
+            "out_of_reach": self.out_of_reach,
             "dry_run": self.dry_run,
         }
 
@@ -47,10 +49,11 @@ async def expire(
     concurrency: int = 4,
 ) -> ExpirySummary:
     """Disables `concurrency` accounts at a time (each: read, write, end sessions)."""
+    await gateway.ensure_scoped()  # its searches list students only: Keycloak's doing
     summary = ExpirySummary(dry_run=dry_run)
     slots = asyncio.Semaphore(concurrency)
 
-    async def disable(account: Account) -> bool:
+    async def disable(account: Account) -> bool | None:
         async with slots:
             try:
                 return dry_run or await gateway.disable_expired(account)
@@ -58,6 +61,11 @@ async def expire(
                 # Concurrent writes kept turning it back on: the next run disables it.
                 report(f"retry     {account.username}: re-enabled meanwhile, left for the next run")
                 return False
+            except NotAllowed:
+                # Listed (a member of students) but refused: also in staff, not the job's.
+                report(f"skipped   {account.username}: out of provisioning's reach (staff?)")
+                summary.out_of_reach += 1
+                return None
 
     for year in range(FIRST_YEAR, today.year + 1):
         last_day = dt.date(year, 12, 31)
@@ -70,6 +78,6 @@ async def expire(
         for done in await asyncio.gather(*(disable(account) for account in accounts)):
             if done:
                 summary.disabled += 1
-            else:
+            elif done is False:
                 summary.already_disabled += 1
     return summary

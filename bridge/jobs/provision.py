@@ -29,6 +29,15 @@ from bridge.jobs.activation_keys import open_export
 from bridge.jobs.provision_state import ProvisionState
 from bridge.jobs.sis_reader import BadRow, Row, read_export
 
+# New students per batch (the state file records a batch once Keycloak confirmed it), and
+# Keycloak writes in flight: measured on 2 cores, PostgreSQL (docs/lifecycle.md). The
+# command's defaults (bridge.cli.provision) are the same.
+BATCH_SIZE, CONCURRENCY = 50, 8
+# What reading one student into the full index costs, about (docs/lifecycle.md: 0.5 to
+# 1.75 ms on PostgreSQL, more on H2): an incremental run switches to the index once its
+# attribute searches have cost as much as reading every student.
+INDEX_SECONDS = 0.002
+
 
 async def provision(
     gateway: ProvisioningGateway,
@@ -36,8 +45,8 @@ async def provision(
     *,
     today: dt.date,
     dry_run: bool = False,
-    batch_size: int = 125,
-    concurrency: int = 4,
+    batch_size: int = BATCH_SIZE,
+    concurrency: int = CONCURRENCY,
     report: Reporter = lambda _: None,
     progress: Callable[[int], None] = lambda _: None,
     keys_out: Path | None = None,
@@ -46,10 +55,14 @@ async def provision(
     full: bool = False,
 ) -> Summary:
     """Raises ExportError for a file that cannot be used at all (nothing written then),
-    ServiceUnavailable when Keycloak fails midway (what was written is safe to re-run).
+    ServiceUnavailable when Keycloak fails midway (what was written is safe to re-run),
+    Overprivileged when the credential holds more than the provisioning client's rights
+    (nothing written).
     With a `state`, rows applied by an earlier run are skipped unless `full`."""
     rows = read_export(path)
     first = next(rows, None)  # ExportError now, before reading the realm or writing
+    # Keycloak keeps this credential to students: refuse one that reaches further.
+    await gateway.ensure_scoped()
     keys: TextIO | None = None
     if keys_out is not None and not dry_run:
         keys = os.fdopen(open_export(keys_out), "w", encoding="utf-8", newline="")
@@ -71,6 +84,7 @@ async def provision(
         run.summary.mode = "incremental" if isinstance(directory, Lookups) else "full"
         run.summary.notes = notes
         trusted = state if isinstance(directory, Lookups) else None
+        index_cost = INDEX_SECONDS * await gateway.count_accounts() if trusted else 0.0
         seen_numbers: dict[str, int] = {}
         seen_ines: dict[str, int] = {}
         for item in _chain(first, rows):
@@ -105,6 +119,8 @@ async def provision(
                 run.summary.unchanged_from_state += 1
                 continue
             await run.row(item.line, record)
+            if isinstance(run.directory, Lookups) and gateway.search_seconds > index_cost:
+                await _read_every_student(run, gateway, run.directory, state)
         await run.drain()
         return run.summary
     finally:
@@ -133,6 +149,21 @@ async def _directory(
             "accounts: its fingerprints were dropped, full run"
         ]
     return Lookups(gateway, state), []
+
+
+async def _read_every_student(
+    run: Run, gateway: ProvisioningGateway, lookups: Lookups, state: ProvisionState | None
+) -> None:
+    """An incremental run whose searches (students the state file does not know: a run
+    killed before it recorded them, the rows of a new intake) have cost as much as reading
+    every student would: the rest of the run uses the full index. Rows the state file
+    knows unchanged are still skipped."""
+    await run.drain()  # the index must see what this run wrote
+    run.directory = await load_index(gateway, state, lookups.usernames)
+    run.summary.notes.append(
+        f"the searches had cost {gateway.search_seconds:.0f} s: the rest of the run read "
+        "every student instead"
+    )
 
 
 def _chain(first: Row | BadRow | None, rest: Iterator[Row | BadRow]) -> Iterator[Row | BadRow]:

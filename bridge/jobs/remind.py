@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from bridge.domain.accounts import Account
+from bridge.domain.errors import NotAllowed
 from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.gateway.smtp import plain_message, send
 from bridge.i18n import N_, gettext, use_locale
@@ -75,6 +76,7 @@ async def remind(
     sender: Callable[[list[EmailMessage], SmtpSettings], None] = send,
 ) -> ReminderSummary:
     """Accounts that expire within `days` (validUntil is a 31 December: the coming one)."""
+    await gateway.ensure_scoped()  # its search lists students only: Keycloak's doing
     summary = ReminderSummary(dry_run=dry_run)
     last_day = dt.date(today.year, 12, 31)
     if (last_day - today).days > days:
@@ -83,7 +85,10 @@ async def remind(
         if not account.rescue_email:
             summary.no_rescue_email += 1
             continue
-        sent_for, locale = await gateway.reminder_state(account)
+        try:
+            sent_for, locale = await gateway.reminder_state(account)
+        except NotAllowed:
+            continue  # listed, refused by id: also in staff, not the job's
         if sent_for == last_day:
             summary.already_sent += 1
             continue

@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.console import StaffRecord
-from bridge.domain.errors import Conflict, Rejected, ServiceUnavailable
+from bridge.domain.errors import Conflict, NotAllowed, Rejected, ServiceUnavailable
 from bridge.flows.lost_password import Notice
 from bridge.gateway.keycloak import Imported, NewAccount
 
@@ -26,6 +26,10 @@ class MemoryGateway:
     lookups_down: bool = False  # the identity provider does not answer a search
     calls: list[str] = field(default_factory=list)
     changes: list[tuple[str, dict[str, tuple[object, object]]]] = field(default_factory=list)
+    # Provisioning: identifiers whose creation the identity provider refuses (a 400, with
+    # its reason), and accounts it lists but refuses to the jobs (a 403: also in staff).
+    refused_creations: dict[str, str] = field(default_factory=dict)
+    out_of_reach: set[str] = field(default_factory=set)
 
     def add(self, account: Account) -> Account:
         self.accounts[account.id] = account
@@ -96,14 +100,21 @@ class MemoryGateway:
         await self.record(user_id, record)
 
     # what bridge.flows.provisioning writes with
-    async def import_students(self, accounts: list[NewAccount]) -> dict[str, Imported]:
+    async def import_students(
+        self, accounts: list[NewAccount], slots: object = None
+    ) -> dict[str, Imported]:
         results = {}
         for new in accounts:
+            if new.record.username in self.refused_creations:
+                reason = self.refused_creations[new.record.username]
+                results[new.record.username] = Imported(False, None, refused=reason)
+                continue
             taken = next(
                 (a for a in self.accounts.values() if a.username == new.record.username), None
             )
             if taken is not None:
-                results[new.record.username] = Imported(created=False, user_id=taken.id)
+                # As Keycloak's 409: who holds it is identifier_holder's to say.
+                results[new.record.username] = Imported(created=False, user_id=None)
                 continue
             user_id = f"u{len(self.accounts) + 1}"
             record = new.record
@@ -128,6 +139,8 @@ class MemoryGateway:
     async def apply_changes(
         self, user_id: str, changes: dict[str, tuple[object, object]]
     ) -> tuple[str, ...]:
+        if user_id in self.out_of_reach:
+            raise NotAllowed("HTTP 403 Forbidden")
         self.changes.append((user_id, changes))
         return ()
 
@@ -142,6 +155,8 @@ class MemoryGateway:
 
     async def has_password(self, user_id: str) -> bool:
         self.calls.append("has_password")
+        if user_id in self.out_of_reach:
+            raise NotAllowed("HTTP 403 Forbidden")
         return self.accounts[user_id].has_password
 
     async def find_by_ine(self, ine: str) -> Account | None:

@@ -594,7 +594,8 @@ async def test_a_generated_identifier_never_lands_on_a_staff_account(
     jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
 ) -> None:
     """A full run's index holds students only: a staff member holding the next identifier
-    is found by the partial import (skipped), and the row gets the one after."""
+    (which the provisioning client cannot even see) makes the creation a 409, and the row
+    gets the one after."""
     surname = "Agent" + letters()
     prefix = f"j{surname.lower()[:10]}"
     staff = make_user(username=f"{prefix}001", groups=("/staff",))
@@ -699,3 +700,125 @@ def test_cli_exits_1_on_rows_for_the_registrar(
     assert "already another account's" in result["rejected_rows"][2]["reason"]
     assert result["created"] == result["updated"] == 0
     assert [whole(admin, u["id"]) for u in watched] == befores
+
+
+# --- the provisioning client's privileges (issue 15, point 2) ------------------------------
+
+
+def provisioning_client(stack: Any) -> httpx.Client:
+    """The admin API as the provisioning client's own service account: what a leaked
+    UM_PROVISIONING_CLIENT_SECRET gives."""
+    token = httpx.post(
+        f"{stack.realm_url}/protocol/openid-connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "provisioning",
+            "client_secret": stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
+        },
+    ).json()["access_token"]
+    return httpx.Client(
+        base_url=f"{stack.url}/admin/realms/um", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+def test_the_provisioning_secret_creates_students_and_nothing_else(
+    stack: Any, admin: httpx.Client
+) -> None:
+    """No realm power: no partial import, no realm setting; it creates accounts in
+    `students` and nowhere else (in no group, in staff, in both: 403)."""
+    client = provisioning_client(stack)
+
+    def user(groups: list[str]) -> dict[str, Any]:
+        name = f"p{letters(8)}"
+        return {"username": name, "enabled": True, "firstName": "P", "lastName": name,
+                "groups": groups, "attributes": {"supannEtuId": [number()]}}  # fmt: skip
+
+    smtp_before = admin.get("").json().get("smtpServer")
+    refused = {
+        "partial import": client.post(
+            "/partialImport", json={"ifResourceExists": "SKIP", "users": [user(["/students"])]}
+        ),
+        "change the realm's SMTP": client.put(
+            "", json={"smtpServer": {**(smtp_before or {}), "host": "smtp.evil.example"}}
+        ),
+        "create in staff": client.post("/users", json=user(["/staff"])),
+        "create in students and staff": client.post("/users", json=user(["/students", "/staff"])),
+        "create in no group": client.post("/users", json=user([])),
+    }
+    assert {what: a.status_code for what, a in refused.items()} == dict.fromkeys(refused, 403)
+    assert admin.get("").json().get("smtpServer") == smtp_before
+    created = client.post("/users", json=user(["/students"]))
+    assert created.status_code == 201
+    user_id = created.headers["Location"].rsplit("/", 1)[1]
+    assert [g["path"] for g in admin.get(f"/users/{user_id}/groups").json()] == ["/students"]
+
+
+def test_the_jobs_refuse_a_credential_with_more_rights(
+    stack: Any,
+    admin: httpx.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Should an administrator grant the provisioning client `view-users` again, the job
+    stops before writing anything (exit 4): it relies on Keycloak to keep it to students."""
+    import asyncio
+
+    from bridge.domain.errors import Overprivileged
+
+    def check() -> None:
+        gateway = ProvisioningGateway.service_account(
+            stack.url, "um", "provisioning", stack.secrets["UM_PROVISIONING_CLIENT_SECRET"]
+        )
+        asyncio.run(gateway.ensure_scoped())  # one event loop per client
+
+    check()  # as the realm file and realm_setup leave it
+    account = admin.get("/users", params={"username": "service-account-provisioning"}).json()
+    management = admin.get("/clients", params={"clientId": "realm-management"}).json()[0]["id"]
+    role = admin.get(f"/clients/{management}/roles/view-users").json()
+    mapping = f"/users/{account[0]['id']}/role-mappings/clients/{management}"
+    assert admin.post(mapping, json=[role]).status_code == 204
+    try:
+        with pytest.raises(Overprivileged, match="view-users"):
+            check()
+        n = number()
+        csv = write(tmp_path, [HEADER, f"{n},Trop{letters()},Max,2026,,,,"])
+        monkeypatch.setenv("UM_KEYCLOAK_URL", stack.url)
+        monkeypatch.setenv(
+            "UM_PROVISIONING_CLIENT_SECRET", stack.secrets["UM_PROVISIONING_CLIENT_SECRET"]
+        )
+        assert main(["provision", str(csv), "--today", "2026-11-21"]) == 4
+        assert "view-users" in capsys.readouterr().err
+        assert admin.get("/users", params={"q": f"supannEtuId:{n}", "exact": "true"}).json() == []
+    finally:
+        admin.request("DELETE", mapping, json=[role])
+    check()
+
+
+async def test_a_student_also_in_staff_is_left_alone(
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, make_user: Any, tmp_path: Path
+) -> None:
+    """A member of both groups is listed among the students but Keycloak refuses it to the
+    jobs: its row is rejected (for the administrators: staff are not students) and the
+    account is not written, in both modes."""
+    both = make_user(groups=("/students", "/staff"), password=None)
+    before = whole(admin, both["id"])
+    n = both["attributes"]["supannEtuId"][0]
+    row = f"{n},{both['lastName']}-Autre,Jeanne,2026,,,,"
+    full = await provision(jobs_gateway, write(tmp_path, [HEADER, row]), today=TODAY)
+    state = ProvisionState(tmp_path / "state.sqlite3", jobs_gateway.realm_url)
+    state.record("seed", "0" * 32, both["id"], None)  # an earlier run: incremental
+    state.commit()
+    incremental = await provision(
+        jobs_gateway, write(tmp_path, [HEADER, row]), today=TODAY, state=state
+    )
+    state.close()
+    assert (full.mode, incremental.mode) == ("full", "incremental")
+    reason = (
+        f"account {both['username']} is not a student provisioning may write (outside "
+        "students, or also in staff): left alone"
+    )
+    for summary in (full, incremental):
+        assert summary.rejected == [(2, reason)]
+        assert summary.updated == summary.created == 0
+    assert whole(admin, both["id"]) == before

@@ -283,3 +283,11 @@ def test_the_proof_of_work_defaults_and_variables() -> None:
 def test_the_proof_of_work_settings_are_checked(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match="UM_CHALLENGE"):
         Settings.from_env({**REQUIRED, name: value})
+
+
+def test_the_provision_command_defaults_are_the_jobs() -> None:
+    """bridge.cli.provision repeats them (it loads the job only when it runs)."""
+    from bridge.cli import provision as command
+    from bridge.jobs import provision as job
+
+    assert (command.BATCH_SIZE, command.CONCURRENCY) == (job.BATCH_SIZE, job.CONCURRENCY)

@@ -150,8 +150,8 @@ async def test_the_rescue_address_of_an_activated_student_is_never_set() -> None
 
 
 async def test_a_staff_identifier_is_never_merged_nor_given() -> None:
-    """The index holds students only: a staff member's identifier is unknown to it, and the
-    partial import's skip is what protects it."""
+    """The index holds students only: a staff member's identifier is unknown to it, and
+    Keycloak's refusal to create an existing identifier (409) is what protects it."""
     gateway = MemoryGateway()
     staff = gateway.add(
         Account("s1", "jmartin001", True, student_number=RECORD.student_number, in_students=False)
@@ -181,6 +181,87 @@ async def test_an_account_outside_students_handed_over_is_left_alone() -> None:
     await applier.row(5, dataclasses.replace(RECORD, student_number="1"))
     await applier.drain()
     assert applier.summary.rejected == [
-        (5, "account agent is not a member of students: left alone")
+        (
+            5,
+            "account agent is not a student provisioning may write (outside students, or "
+            "also in staff): left alone",
+        )
     ]
     assert gateway.changes == []
+
+
+# --- under the scoped provisioning client (issue 15) ----------------------------------------
+
+
+async def test_a_row_keycloak_refuses_is_rejected_and_its_batch_goes_on() -> None:
+    """A creation refused (400) rejects its row with Keycloak's reason; the rest of the
+    batch is created."""
+    gateway = MemoryGateway(refused_creations={"jmartin001": "error-invalid-length"})
+    applier = run(gateway, Index())
+    await applier.row(2, RECORD)
+    await applier.row(3, dataclasses.replace(RECORD, last_name="Durand", student_number="9"))
+    await applier.drain()
+    assert applier.summary.rejected == [(2, "Keycloak refused the account (error-invalid-length)")]
+    assert applier.summary.created == 1
+    assert [a.username for a in gateway.accounts.values()] == ["jdurand001"]
+
+
+async def test_a_student_keycloak_keeps_out_of_reach_is_left_alone() -> None:
+    """Listed as a member of students, refused by id (also in staff): the row is
+    rejected, not counted as an update, and the run goes on."""
+    gateway, index = MemoryGateway(), Index()
+    for user_id, username, number in (("u1", "jmartin001", "1"), ("u2", "jmartin002", "2")):
+        index.add(gateway.add(student(user_id, username, student_number=number)))
+        gateway.out_of_reach.add(user_id)
+    applier = run(gateway, index)
+    renamed = dataclasses.replace(RECORD, student_number="1", last_name="Martin-Durand")
+    await applier.row(2, renamed)
+    await applier.drain()
+    # Its decision needs the password (a rescue address offered): refused at that read.
+    offered = dataclasses.replace(RECORD, student_number="2", rescue_email="sis@example.org")
+    await applier.row(3, offered)
+    await applier.drain()
+    reason = (
+        "account {} is not a student provisioning may write (outside students, or also in "
+        "staff): left alone"
+    )
+    assert applier.summary.rejected == [
+        (2, reason.format("jmartin001")),
+        (3, reason.format("jmartin002")),
+    ]
+    assert (applier.summary.updated, gateway.changes) == (0, [])
+
+
+async def test_creations_in_flight_never_exceed_the_concurrency() -> None:
+    """One bound for every batch's creations together (Keycloak's database pool is the
+    limit: 500 at once answered 500s, measured)."""
+    import asyncio
+
+    from bridge.gateway.keycloak import Imported, NewAccount
+
+    in_flight = highest = 0
+
+    class Slow(MemoryGateway):
+        async def import_students(  # type: ignore[override]
+            self, accounts: list[NewAccount], slots: asyncio.Semaphore | None = None
+        ) -> dict[str, Imported]:
+            async def one(new: NewAccount) -> Imported:
+                nonlocal in_flight, highest
+                assert slots is not None
+                async with slots:
+                    in_flight += 1
+                    highest = max(highest, in_flight)
+                    await asyncio.sleep(0.001)
+                    in_flight -= 1
+                return (await MemoryGateway.import_students(self, [new]))[new.record.username]
+
+            answers = await asyncio.gather(*(one(new) for new in accounts))
+            return {new.record.username: a for new, a in zip(accounts, answers, strict=True)}
+
+    gateway = Slow()
+    applier = Run(gateway, Index(), None, TODAY, False, 7, lambda _: None, None, 3)  # type: ignore[arg-type]
+    for n in range(40):
+        await applier.row(n + 2, dataclasses.replace(RECORD, student_number=str(n)))
+    await applier.drain()
+    assert applier.summary.created == 40
+    assert highest == 3
