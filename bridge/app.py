@@ -46,7 +46,7 @@ def create_app(
 ) -> Starlette:
     settings = settings or Settings.from_env()
     service_account = (
-        settings.keycloak_url,
+        settings.keycloak_backchannel_url,
         settings.realm,
         settings.client_id,
         settings.client_secret,
@@ -114,7 +114,7 @@ def create_app(
         # The console acts with its own service account, scoped like the bridge's to the
         # members of `students`; a staff member's token carries no administration right.
         console_account = (
-            settings.keycloak_url,
+            settings.keycloak_backchannel_url,
             settings.realm,
             settings.console_client_id,
             settings.console_client_secret,

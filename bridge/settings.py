@@ -84,6 +84,14 @@ def _keycloak_url(env: Mapping[str, str]) -> str:
     return _get(env, "UM_KEYCLOAK_URL", "http://localhost:8080").rstrip("/")
 
 
+def _backchannel_url(env: Mapping[str, str]) -> str:
+    """Where this process calls Keycloak itself (tokens, keys, the admin API): an internal
+    route when the public hostname refuses the admin API (deploy/nginx/, docs/deployment.md);
+    by default the public URL. Read only when set, so that a process given only the public
+    URL (or only the internal one) is told so by what it reads."""
+    return (env.get("UM_KEYCLOAK_INTERNAL_URL") or _keycloak_url(env)).rstrip("/")
+
+
 def _realm(env: Mapping[str, str]) -> str:
     return _get(env, "UM_REALM", "um")
 
@@ -135,6 +143,8 @@ def _limits(env: Mapping[str, str]) -> Limits:
 
 @dataclass(frozen=True)
 class Settings:
+    # The public URL (browsers, issuer, the pages' form targets) and the one this process
+    # calls Keycloak by (UM_KEYCLOAK_INTERNAL_URL; the public one when unset).
     keycloak_url: str
     realm: str
     client_id: str
@@ -179,6 +189,11 @@ class Settings:
     challenge_after: int = 10
     # PBKDF2 iterations per attempt; the browser makes 5,000 to 10,000 attempts.
     challenge_cost: int = 5000
+    keycloak_backchannel_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.keycloak_backchannel_url:
+            object.__setattr__(self, "keycloak_backchannel_url", self.keycloak_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -234,8 +249,19 @@ class Settings:
             raise SettingsError(f"UM_CHALLENGE_* is not a whole number: {error}") from error
         if challenge_after < 0 or challenge_cost < 1:
             raise SettingsError("UM_CHALLENGE_AFTER must be 0 or more, UM_CHALLENGE_COST positive")
+        portal_url = _get(env, "UM_PORTAL_URL", f"{public_url}/portal").rstrip("/")
+        action_client_id = _get(env, "UM_ACTION_CLIENT_ID", "portal")
+        action_redirect_uri = _get(env, "UM_ACTION_REDIRECT_URI", f"{portal_url}/login")
+        if action_client_id == "portal" and not action_redirect_uri.startswith(f"{portal_url}/"):
+            # Keycloak would refuse every action link at the end of the student's path:
+            # the portal client registers `${UM_PORTAL_URL}/*` only (realm/um-realm.json).
+            raise SettingsError(
+                f"UM_ACTION_REDIRECT_URI ({action_redirect_uri}) must be a page under "
+                f"UM_PORTAL_URL ({portal_url}/...), which the portal client registers"
+            )
         return cls(
             keycloak_url=_keycloak_url(env),
+            keycloak_backchannel_url=_backchannel_url(env),
             realm=_realm(env),
             client_id=_get(env, "UM_BRIDGE_CLIENT_ID", "bridge"),
             client_secret=env["UM_BRIDGE_CLIENT_SECRET"],
@@ -251,9 +277,9 @@ class Settings:
             console_client_id=_get(env, "UM_CONSOLE_CLIENT_ID", "bridge-console"),
             console_client_secret=console_client_secret,
             console_session_secret=console_session_secret,
-            portal_url=_get(env, "UM_PORTAL_URL", f"{public_url}/portal").rstrip("/"),
-            action_client_id=_get(env, "UM_ACTION_CLIENT_ID", "portal"),
-            action_redirect_uri=_get(env, "UM_ACTION_REDIRECT_URI", f"{public_url}/portal/login"),
+            portal_url=portal_url,
+            action_client_id=action_client_id,
+            action_redirect_uri=action_redirect_uri,
             university_domains=tuple(
                 d.strip().lower()
                 for d in _get(env, "UM_UNIVERSITY_DOMAINS", "umontpellier.fr").split(",")
@@ -300,7 +326,7 @@ class JobSettings:
             )
         state = env.get("UM_PROVISION_STATE")
         return cls(
-            keycloak_url=_keycloak_url(env),
+            keycloak_url=_backchannel_url(env),
             realm=_realm(env),
             client_id=_get(env, "UM_PROVISIONING_CLIENT_ID", "provisioning"),
             client_secret=secret,
@@ -327,7 +353,7 @@ class AdminSettings:
         if not password:
             raise SettingsError("set UM_ADMIN_USER (default admin) and UM_ADMIN_PASSWORD")
         return cls(
-            keycloak_url=_keycloak_url(env),
+            keycloak_url=_backchannel_url(env),
             realm=_realm(env),
             user=_get(env, "UM_ADMIN_USER", "admin"),
             password=password,

@@ -17,7 +17,9 @@ def oidc_client(
         name,
         client_id=client_id,
         client_secret=secret,
-        server_metadata_url=discovery_url(settings.keycloak_url, settings.realm),
+        # Fetched on the back channel: with Keycloak's hostname-backchannel-dynamic, the
+        # token and key endpoints it lists are internal, the authorization endpoint public.
+        server_metadata_url=discovery_url(settings.keycloak_backchannel_url, settings.realm),
         client_kwargs={"scope": scope, "code_challenge_method": "S256"},
     )
     return oauth

@@ -53,6 +53,7 @@ def bridge_replicas(stack: Any, ports: list[int], **env: str) -> Iterator[list[s
         "UM_ADDRESS_LIMIT": "100000/600",
         "UM_CHALLENGE_AFTER": "100000",
         # The realm registers the session bridge's portal: links land there.
+        "UM_PORTAL_URL": f"http://localhost:{stack.bridge_port}/portal",
         "UM_ACTION_REDIRECT_URI": f"http://localhost:{stack.bridge_port}/portal/login",
         **env,
     }

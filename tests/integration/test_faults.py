@@ -146,6 +146,7 @@ class BridgeProcess:
             "UM_SESSION_SECRET": secrets.token_urlsafe(32),  # kept across restarts
             "UM_BRIDGE_URL": self.url,
             # Links in mails land on the registered portal (the realm has no wildcard port).
+            "UM_PORTAL_URL": f"http://localhost:{stack.bridge_port}/portal",
             "UM_ACTION_REDIRECT_URI": f"http://localhost:{stack.bridge_port}/portal/login",
             "UM_UNIVERSITY_DOMAINS": "umontpellier.fr,umontpellier.example",
         }

@@ -291,3 +291,30 @@ def test_the_provision_command_defaults_are_the_jobs() -> None:
     from bridge.jobs import provision as job
 
     assert (command.BATCH_SIZE, command.CONCURRENCY) == (job.BATCH_SIZE, job.CONCURRENCY)
+
+
+def test_the_back_channel_may_take_an_internal_route() -> None:
+    """Browsers and the issuer use the public URL; the bridge's own calls (tokens, keys,
+    the admin API), the jobs' and the realm set-up's use UM_KEYCLOAK_INTERNAL_URL."""
+    public = {**REQUIRED, "UM_KEYCLOAK_URL": "https://idp.univ.example/"}
+    assert Settings.from_env(public).keycloak_backchannel_url == "https://idp.univ.example"
+    inside = {**public, "UM_KEYCLOAK_INTERNAL_URL": "http://nginx:8080/"}
+    settings = Settings.from_env(inside)
+    assert settings.keycloak_url == "https://idp.univ.example"
+    assert settings.keycloak_backchannel_url == "http://nginx:8080"
+    jobs = {"UM_PROVISIONING_CLIENT_SECRET": "s", "UM_KEYCLOAK_INTERNAL_URL": "http://nginx:8080"}
+    assert JobSettings.from_env(jobs).keycloak_url == "http://nginx:8080"
+    admin = {"UM_ADMIN_PASSWORD": "p", "UM_KEYCLOAK_INTERNAL_URL": "http://keycloak-1:8080"}
+    assert AdminSettings.from_env(admin).keycloak_url == "http://keycloak-1:8080"
+
+
+def test_action_links_land_under_the_portal() -> None:
+    """The portal client registers UM_PORTAL_URL/* only: a landing page elsewhere would
+    make Keycloak refuse every action link, so the bridge refuses to start."""
+    env = {**REQUIRED, "UM_PORTAL_URL": "https://ent.univ.example"}
+    assert Settings.from_env(env).action_redirect_uri == "https://ent.univ.example/login"
+    mine = {**env, "UM_ACTION_REDIRECT_URI": "https://ent.univ.example/"}
+    assert Settings.from_env(mine).action_redirect_uri == "https://ent.univ.example/"
+    for outside in ("https://comptes.univ.example/portal/login", "https://ent.univ.example.evil/"):
+        with pytest.raises(SettingsError, match="UM_ACTION_REDIRECT_URI"):
+            Settings.from_env({**env, "UM_ACTION_REDIRECT_URI": outside})

@@ -43,7 +43,7 @@ def make_oauth(settings: Settings) -> OAuth:
 
 def make_sign_in(settings: Settings) -> StaffSignIn:
     return StaffSignIn(
-        settings.keycloak_url,
+        settings.keycloak_backchannel_url,
         settings.realm,
         settings.console_client_id,
         settings.console_client_secret or "",
