@@ -37,7 +37,6 @@ def load(env_file: Path, profiles: tuple[str, ...] = (), file: Path = COMPOSE_FI
     `env_file` alone: the caller's own environment never leaks in)."""
     result = subprocess.run(  # noqa: S603 - fixed argv
         [
-            "bash",
             str(REPO_ROOT / "scripts" / "compose-config"),
             str(file),
             str(env_file),
