@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else lives in scripts/.
-.PHONY: dev test test-production lint bench
+.PHONY: dev test test-production test-production-shape lint bench
 
 dev:
 	@bash scripts/dev $(ARGS)
@@ -9,6 +9,9 @@ test:
 
 test-production:
 	@bash scripts/test-production
+
+test-production-shape:
+	@bash scripts/test-production-shape
 
 lint:
 	@bash scripts/lint

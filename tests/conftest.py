@@ -30,6 +30,10 @@ from tests.helpers.report import LINES, report
 from tests.helpers.stack import REALM, Bridge, Stack, keycloak_mode
 from tests.helpers.totp import keycloak_credential, new_secret
 
+# The production-shape stage runs on its own deployment, alone
+# (scripts/test-production-shape): never collected with the other tests.
+collect_ignore = [] if os.environ.get("UM_TEST_STAGE") == "production-shape" else ["production"]
+
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in LINES:

@@ -1,0 +1,106 @@
+"""The production-shape stage (scripts/test-production-shape, part of `make test`):
+docker-compose.yml's services run natively as compose configures them (devstack.shape):
+nginx with TLS in front of two bridge replicas installed from the wheel and of a two-node
+Keycloak cluster on one PostgreSQL, Redis, an SMTP sink. The tests talk to it as students,
+staff and campus applications do: through nginx's public hosts, over HTTPS.
+
+The fixtures of tests/conftest.py that need the session's `admin` (make_user) get this
+deployment's: the realm's admin API on nginx's internal route, as the bootstrap
+administrator; `bridge` is the public URL of the replicas."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.keycloak import REPO_ROOT
+from devstack.shape import ProductionShape
+from tests.helpers.report import report
+
+
+@pytest.fixture(scope="session")
+def shape() -> Iterator[ProductionShape]:
+    # Under var/ (not a temporary directory) so that the logs outlive a failed run.
+    deployment = ProductionShape(
+        REPO_ROOT / "var" / "test-shape",
+        settings={
+            # Every client of this stage comes from 127.0.0.1: the per-network ceiling and
+            # the proof of work have their own tests (tests/integration/test_challenge.py).
+            "UM_ADDRESS_LIMIT": "100000/600",
+            "UM_CHALLENGE_AFTER": "100000",
+        },
+    )
+    # Every HTTP client of the session (httpx, Authlib) trusts the run's local CA, as a
+    # browser trusts the university's certificate.
+    os.environ.update({"SSL_CERT_FILE": str(deployment.tls.ca)})
+    try:
+        deployment.start()
+        for what, seconds in deployment.timings.items():
+            report(f"production shape: {what} in {seconds:.1f}s")
+        yield deployment
+    finally:
+        deployment.stop()
+
+
+class AdminAuth(httpx.Auth):
+    """The bootstrap administrator's token (master realm, on the internal route)."""
+
+    def __init__(self, shape: ProductionShape) -> None:
+        self.shape = shape
+        self.token = ""
+        self.expires = 0.0
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if time.monotonic() > self.expires:
+            answer = httpx.post(
+                f"{self.shape.internal_url}/realms/master/protocol/openid-connect/token",
+                data={
+                    "grant_type": "password",
+                    "client_id": "admin-cli",
+                    "username": self.shape.values["KC_BOOTSTRAP_ADMIN_USERNAME"],
+                    "password": self.shape.values["KC_BOOTSTRAP_ADMIN_PASSWORD"],
+                },
+                timeout=30,
+            )
+            answer.raise_for_status()
+            self.token = answer.json()["access_token"]
+            self.expires = time.monotonic() + 45
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
+@pytest.fixture(scope="session")
+def admin(shape: ProductionShape) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=f"{shape.internal_url}/admin/realms/um", auth=AdminAuth(shape), timeout=30
+    ) as client:
+        yield client
+
+
+@dataclass
+class PublicBridge:
+    url: str
+    app: Any = None
+
+
+@pytest.fixture(scope="session")
+def bridge(shape: ProductionShape) -> PublicBridge:
+    return PublicBridge(shape.bridge_url)
+
+
+_ADDRESSES = (f"127.0.{n // 250}.{n % 250 + 2}" for n in itertools.count(250))
+
+
+@pytest.fixture
+def network() -> str:
+    """A loopback address of its own for the test's clients to connect from: nginx passes
+    it on as the client's address, so each test has its own network's allowance (the
+    limits count per network; all of them from 127.0.0.1 would share one)."""
+    return next(_ADDRESSES)
