@@ -176,6 +176,27 @@ def _die_with_parent() -> None:
 # The address the dev and test Keycloak believe X-Forwarded-* from (a loopback address no
 # other client uses).
 TRUSTED_PROXY = "127.0.0.2"
+# Behind a proxy (`public_url`): the TLS-terminating nginx of the production-shape stage,
+# on loopback.
+LOOPBACK_PROXY = "127.0.0.1"
+# Options of `kc.sh build` (26.5.6: `kc.sh build --help-all`) that this runner passes; the
+# others are read at start. `--cache` and `--cache-stack` are runtime options since 26.
+BUILD_OPTIONS = (
+    "--db",
+    "--features",
+    "--features-disabled",
+    "--health-enabled",
+    "--metrics-enabled",
+    "--event-metrics-user-enabled",
+    "--http-relative-path",
+    "--transaction-xa-enabled",
+)
+# Marker of a `kc.sh build` by this runner, in the instance's distribution: the build
+# options it was made with, one a line, then the SHA-256 of BUILD_OUTPUT (where the
+# persisted options live), so that a later re-augmentation by a plain `start` with other
+# options is noticed.
+BUILD_STAMP = ".um-build"
+BUILD_OUTPUT = Path("lib") / "quarkus" / "generated-bytecode.jar"
 
 
 @dataclass
@@ -199,26 +220,60 @@ class KeycloakInstance:
     # e.g. PostgresInstance.keycloak_options(); empty: the dev-file H2 database
     db_options: Sequence[str] = ()
     # Set: production mode (`kc.sh start`) over HTTPS with this certificate, as deployed;
-    # unset: `start-dev` over HTTP.
+    # unset: `start-dev` over HTTP (or behind a proxy, `public_url`).
     tls: LocalTls | None = None
+    # Set: production mode (`kc.sh start`) as docker-compose.yml runs it, behind a
+    # TLS-terminating proxy on loopback: a plain HTTP listener on 127.0.0.1:http_port,
+    # this fixed public URL (the proxy's, e.g. https://localhost:8443) as `--hostname`,
+    # back-channel URLs resolved from the request, X-Forwarded-* believed from 127.0.0.1.
+    public_url: str | None = None
+    # Set (production modes only): a member of an Infinispan cluster over JGroups on
+    # 127.0.0.1:cluster_port (jdbc-ping discovery through the shared database; failure
+    # detection listens on cluster_port + 50000, so both must be free: devstack.ports).
+    cluster_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
     java_major: int | None = None
+    # Size of the log when the running process was started: what it wrote comes after.
+    log_offset: int = 0
 
     def __post_init__(self) -> None:
         self.directory = self.directory.resolve()
+        if self.tls and self.public_url:
+            raise ValueError("tls and public_url exclude each other: TLS ends at the proxy")
+        if self.public_url and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", self.public_url):
+            raise ValueError(f"public_url must be a full URL: {self.public_url!r}")
+        if self.cluster_port is not None and not self.production:
+            raise ValueError("cluster_port needs a production mode (tls or public_url)")
 
     @property
     def home(self) -> Path:
         return self.directory / "keycloak"
 
     @property
+    def production(self) -> bool:
+        """`kc.sh start` (TLS on Keycloak, or behind a proxy), not `start-dev`."""
+        return bool(self.tls or self.public_url)
+
+    @property
     def url(self) -> str:
+        """This server's own listener (behind a proxy: the internal URL, not public_url)."""
         scheme = "https" if self.tls else "http"
         return f"{scheme}://localhost:{self.http_port}"
 
     @property
+    def management_url(self) -> str:
+        """Health (`/health/ready`) and metrics (`/metrics`), plain HTTP on loopback."""
+        return f"http://127.0.0.1:{self.management_port}"
+
+    @property
     def mode(self) -> str:
-        return "production (start, HTTPS)" if self.tls else "development (start-dev)"
+        if self.tls:
+            mode = "production (start, HTTPS)"
+        elif self.public_url:
+            mode = f"production (start, HTTP behind a proxy at {self.public_url})"
+        else:
+            return "development (start-dev)"
+        return f"{mode}, cluster port {self.cluster_port}" if self.cluster_port else mode
 
     @property
     def log_path(self) -> Path:
@@ -248,26 +303,39 @@ class KeycloakInstance:
             shutil.copy2(realm_file, imports / realm_file.name)
 
     def command(self) -> list[str]:
+        """The argv of `start()`: `start-dev`, or `start` (`--optimized` once `build()` ran
+        for these options)."""
+        return self._command(optimized=self.is_built())
+
+    def _command(self, optimized: bool) -> list[str]:
         common = [
             "--import-realm",
             "--http-host=127.0.0.1",
             "--health-enabled=true",
             "--metrics-enabled=true",
+            # keycloak_user_events_total{event="login",...} on /metrics (26.5: the
+            # user-event-metrics feature is on by default; this option is off).
+            "--event-metrics-user-enabled=true",
             f"--http-management-port={self.management_port}",
             # As deployed (docker-compose.yml): forwarded headers believed from the proxy
             # only. Here the "proxy" is a loopback address of its own, so that a test can
-            # be the proxy or not (tests/integration/test_keycloak_proxy.py).
+            # be the proxy or not (tests/integration/test_keycloak_proxy.py); behind a
+            # real proxy (public_url), the proxy's own address.
             "--proxy-headers=xforwarded",
-            f"--proxy-trusted-addresses={TRUSTED_PROXY}",
+            f"--proxy-trusted-addresses={LOOPBACK_PROXY if self.public_url else TRUSTED_PROXY}",
             *self.db_options,
         ]
+        if self.production:
+            start = [str(self.home / "bin" / "kc.sh"), "start"]
+            if optimized:
+                # Built by build() for these very options: no check, no re-augmentation.
+                start.append("--optimized")
+            start += common
         if self.tls:
             # What docs/deployment.md prescribes, with a local CA instead of a public one:
             # a fixed hostname, TLS on Keycloak itself, no HTTP listener, caches on.
             return [
-                str(self.home / "bin" / "kc.sh"),
-                "start",
-                *common,
+                *start,
                 f"--https-port={self.http_port}",
                 f"--https-certificate-file={self.tls.certificate}",
                 f"--https-certificate-key-file={self.tls.key}",
@@ -275,6 +343,19 @@ class KeycloakInstance:
                 "--http-enabled=false",
                 # Probes stay plain HTTP on loopback, as behind a load balancer's health check.
                 "--http-management-scheme=http",
+                *self.cluster_options(),
+            ]
+        if self.public_url:
+            # docker-compose.yml's Keycloak: TLS ends at the proxy, which forwards to this
+            # plain listener; the public URL is fixed, and calls made to this node's own URL
+            # (back channel: token, JWKS) get this node's URLs in the discovery document.
+            return [
+                *start,
+                f"--http-port={self.http_port}",
+                "--http-enabled=true",
+                f"--hostname={self.public_url}",
+                "--hostname-backchannel-dynamic=true",
+                *self.cluster_options(),
             ]
         args = [
             str(self.home / "bin" / "kc.sh"),
@@ -291,9 +372,91 @@ class KeycloakInstance:
             ]
         return args
 
-    def start(self, timeout: float = 300.0) -> None:
-        if self.process and self.process.poll() is None:
+    def cluster_options(self) -> list[str]:
+        """Infinispan clustered over JGroups on loopback (the default bind address is a
+        site-local one, never loopback); discovery (jdbc-ping) and the JGroups mTLS
+        certificate go through the shared database, so every node needs the same one."""
+        if self.cluster_port is None:
+            return []
+        return [
+            "--cache=ispn",
+            "--cache-embedded-network-bind-address=127.0.0.1",
+            f"--cache-embedded-network-bind-port={self.cluster_port}",
+        ]
+
+    def build_options(self) -> list[str]:
+        """The options of the start command that `kc.sh build` takes (BUILD_OPTIONS)."""
+        return [
+            arg for arg in self._command(optimized=False) if arg.split("=", 1)[0] in BUILD_OPTIONS
+        ]
+
+    @property
+    def _build_stamp(self) -> Path:
+        return self.home / BUILD_STAMP
+
+    def _stamp_text(self, options: Sequence[str]) -> str:
+        output = sha256_of(self.home / BUILD_OUTPUT)
+        return "".join(f"{option}\n" for option in options) + f"# {BUILD_OUTPUT} {output}\n"
+
+    def is_built(self) -> bool:
+        """`build()` ran in this distribution for the current build options, and nothing
+        rebuilt it since."""
+        if not self.production:
+            return False
+        try:
+            return self._build_stamp.read_text() == self._stamp_text(self.build_options())
+        except OSError:
+            return False
+
+    def build(self, timeout: float = 300.0) -> None:
+        """`kc.sh build` with this instance's build options, once: then `start --optimized`
+        skips the check and the re-augmentation (the first `start` of a copy would do the
+        same build in a first JVM, then start a second one). Production modes only."""
+        if not self.production:
+            raise KeycloakRunnerError("build() is for production modes (start-dev builds itself)")
+        if self.is_built():
             return
+        options = self.build_options()
+        self._build_stamp.unlink(missing_ok=True)
+        process = subprocess.Popen(  # noqa: S603 - fixed argv
+            [str(self.home / "bin" / "kc.sh"), "build", *options],
+            cwd=self.home,
+            env=self._environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # kc.sh and its JVM
+            process.communicate()
+            raise KeycloakRunnerError(f"kc.sh build took more than {timeout:.0f}s") from None
+        if process.returncode != 0:
+            raise KeycloakRunnerError(
+                f"kc.sh build failed ({process.returncode}):\n"
+                + output.decode(errors="replace")[-3000:]
+            )
+        self._build_stamp.write_text(self._stamp_text(options))
+
+    def adopt_build(self, other: KeycloakInstance) -> bool:
+        """Take `other`'s build (its `lib/quarkus`) when it was made for the same build
+        options, instead of building again; False if it cannot be taken."""
+        if not (other.is_built() and other.build_options() == self.build_options()):
+            return False
+        if self.is_built():
+            return True
+        self._build_stamp.unlink(missing_ok=True)
+        target = self.home / "lib" / "quarkus"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(other.home / "lib" / "quarkus", target, symlinks=True)
+        shutil.copy2(other._build_stamp, self._build_stamp)
+        return True
+
+    def _environment(self) -> dict[str, str]:
         java_home, self.java_major = find_java_home()
         env = dict(os.environ)
         env.update(self.env)
@@ -305,8 +468,16 @@ class KeycloakInstance:
                 "KC_BOOTSTRAP_ADMIN_PASSWORD": self.admin_password,
             }
         )
+        return env
+
+    def start(self, timeout: float = 300.0) -> None:
+        """Start and wait until ready; again after stop() or kill(), on the same data."""
+        if self.process and self.process.poll() is None:
+            return
+        env = self._environment()
         self.directory.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        self.log_offset = log.tell()
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv
             self.command(),
             cwd=self.home,
@@ -322,7 +493,7 @@ class KeycloakInstance:
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        url = f"http://127.0.0.1:{self.management_port}/health/ready"
+        url = f"{self.management_url}/health/ready"
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
                 raise KeycloakRunnerError(
@@ -338,6 +509,15 @@ class KeycloakInstance:
             f"Keycloak was not ready after {timeout:.0f}s; last lines of {self.log_path}:\n"
             + self.log_tail()
         )
+
+    def log_since_start(self) -> str:
+        """What the running (or last) process wrote: the log is kept across restarts."""
+        try:
+            with self.log_path.open("rb") as stream:
+                stream.seek(self.log_offset)
+                return stream.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -358,6 +538,21 @@ class KeycloakInstance:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group (kc.sh and its JVM): a node lost, with no
+        graceful shutdown (no cluster leave, no cache hand-over). start() restarts it on
+        the same data."""
+        process, self.process = self.process, None
+        if not process or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.process and self.process.poll() is None)
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
