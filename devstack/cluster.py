@@ -87,6 +87,7 @@ class KeycloakCluster:
         env: Mapping[str, str] | None = None,
         admin_password: str | None = None,
         prebuild: bool = True,
+        database_password: str | None = None,
     ) -> KeycloakCluster:
         """Install `size` nodes under `base` (node1/, node2/, ...; postgres/), with fresh
         data, not started. `env`: the realm's environment (UM_BRIDGE_URL, UM_SMTP_*, ...);
@@ -100,7 +101,9 @@ class KeycloakCluster:
         node_env = {**(env or {}), **values}
         ports = free_ports(2 * size + 1)
         cluster_ports = free_cluster_ports(size)
-        postgres = PostgresInstance(base / "postgres", ports[-1], secrets.token_urlsafe(16))
+        postgres = PostgresInstance(
+            base / "postgres", ports[-1], database_password or secrets.token_urlsafe(16)
+        )
         postgres.install(fresh=True)
         password = admin_password or secrets.token_urlsafe(16)
         nodes = []

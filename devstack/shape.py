@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import Mapping
@@ -34,7 +36,7 @@ from typing import Any
 import httpx
 
 from devstack import compose
-from devstack.cluster import KeycloakCluster
+from devstack.cluster import Formation, KeycloakCluster
 from devstack.keycloak import _die_with_parent
 from devstack.mailsink import start_mail_sink
 from devstack.package import InstalledBridge, build_and_install
@@ -96,6 +98,7 @@ class ProductionShape:
     nginx: subprocess.Popen[bytes] | None = None
     bridges: dict[int, subprocess.Popen[bytes] | None] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    formation: Formation | None = None
 
     def __post_init__(self) -> None:
         self.directory = self.directory.resolve()
@@ -234,12 +237,14 @@ class ProductionShape:
             size=self.nodes,
             env=node_env,
             admin_password=self.values["KC_BOOTSTRAP_ADMIN_PASSWORD"],
+            # The `postgres` service's: POSTGRES_USER/DB keycloak, POSTGRES_PASSWORD.
+            database_password=self.native.environment("postgres")["POSTGRES_PASSWORD"],
         )
         for i, node in enumerate(self.cluster.nodes, start=1):
             self.native.addresses[f"keycloak-{i}:8080"] = f"127.0.0.1:{node.http_port}"
         self.native.addresses["postgres:5432"] = f"127.0.0.1:{self.cluster.postgres.port}"
         self.cluster.start()
-        self.cluster.wait_formed(self.nodes)
+        self.formation = self.cluster.wait_formed(self.nodes)
         self.timings["keycloak cluster formed"] = time.monotonic() - started
 
     def realm_setup(self) -> None:
@@ -293,7 +298,11 @@ class ProductionShape:
             ("um-accounts.conf", "/etc/nginx/templates/um-accounts.conf.template"),
             ("upstreams.conf", "/etc/nginx/conf.d/upstreams.conf"),
         ):
-            (directory / "conf.d" / name).write_text(self.native.render("nginx", container, env))
+            text = self.native.render("nginx", container, env)
+            # A smaller deployment than compose's (the benchmarks' one replica, one node):
+            # the upstreams lose the servers that do not run here, and nothing else.
+            text = re.sub(r"\n\s*server (?:bridge|keycloak)-\d+:\d+[^;]*;", "", text)
+            (directory / "conf.d" / name).write_text(text)
         # The image's own nginx.conf, reduced to what these server blocks need.
         conf = directory / "nginx.conf"
         conf.write_text(
@@ -329,7 +338,12 @@ http {{
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        _wait_http(f"{self.bridge_url}/healthz", self.nginx, 30, verify=str(self.tls.ca))
+        _wait_http(
+            f"{self.bridge_url}/healthz",
+            self.nginx,
+            30,
+            verify=ssl.create_default_context(cafile=str(self.tls.ca)),
+        )
 
     def stop(self) -> None:
         if self.nginx and self.nginx.poll() is None:

@@ -39,11 +39,17 @@ def shape() -> Iterator[ProductionShape]:
     )
     # Every HTTP client of the session (httpx, Authlib) trusts the run's local CA, as a
     # browser trusts the university's certificate.
-    os.environ.update({"SSL_CERT_FILE": str(deployment.tls.ca)})
+    os.environ.update(deployment.tls.trust_environment())
     try:
         deployment.start()
         for what, seconds in deployment.timings.items():
             report(f"production shape: {what} in {seconds:.1f}s")
+        assert deployment.formation
+        for i, lines in deployment.formation.views.items():
+            view = lines[-1].split("ISPN000094: ", 1)[-1] if lines else "(no view logged)"
+            report(
+                f"production shape: node {i + 1}, cluster size {deployment.formation.sizes[i]}: {view}"
+            )
         yield deployment
     finally:
         deployment.stop()
