@@ -48,7 +48,8 @@ def shape() -> Iterator[ProductionShape]:
         for i, lines in deployment.formation.views.items():
             view = lines[-1].split("ISPN000094: ", 1)[-1] if lines else "(no view logged)"
             report(
-                f"production shape: node {i + 1}, cluster size {deployment.formation.sizes[i]}: {view}"
+                f"production shape: node {i + 1}, cluster size "
+                f"{deployment.formation.sizes[i]}: {view}"
             )
         yield deployment
     finally:
