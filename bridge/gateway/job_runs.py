@@ -180,6 +180,7 @@ def held(
     *,
     wait: float = 0.0,
     lost: Callable[[], None] = lambda: None,
+    renew_every: float = RENEW_EVERY,
 ) -> Iterator[None]:
     """The lock, for the block's length: LockBusy if another run still holds it after
     `wait` seconds (polled); renewed in a thread meanwhile, `lost()` called if a renewal
@@ -192,7 +193,7 @@ def held(
     stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(RENEW_EVERY):
+        while not stop.wait(renew_every):
             try:
                 still = lock.renew()
             except ServiceUnavailable:
