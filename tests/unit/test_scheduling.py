@@ -41,43 +41,40 @@ def test_a_run_prints_its_outcome_last(
 def test_a_second_run_while_the_first_holds_the_lock_is_refused(
     realm: JobSettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shared = realm
     inner: list[int] = []
 
     def first() -> JobResult:
         # The weekly full run is still running when the incremental one starts.
-        inner.append(run_scheduled("provision", "provision", shared, lambda: JobResult(0, "")))
+        inner.append(run_scheduled("provision", "provision", realm, lambda: JobResult(0, "")))
         return JobResult(EXIT_OK, "done")
 
-    assert run_scheduled("provision-full", "provision", shared, first) == EXIT_OK
+    assert run_scheduled("provision-full", "provision", realm, first) == EXIT_OK
     assert inner == [EXIT_LOCKED]
     err = capsys.readouterr().err
     assert "job provision: exit 75 (locked)" in err
     assert "the provision lock is held by provision-full on " in err
     # Released at the end: the next run goes.
-    assert run_scheduled("provision", "provision", shared, lambda: JobResult(0, "")) == EXIT_OK
+    assert run_scheduled("provision", "provision", realm, lambda: JobResult(0, "")) == EXIT_OK
 
 
 def test_another_jobs_lock_does_not_stop_a_run(realm: JobSettings) -> None:
-    shared = realm
 
     def expire() -> JobResult:
-        remind = run_scheduled("remind", "remind", shared, lambda: JobResult(EXIT_OK, ""))
+        remind = run_scheduled("remind", "remind", realm, lambda: JobResult(EXIT_OK, ""))
         return JobResult(remind, "")
 
-    assert run_scheduled("expire", "expire", shared, expire) == EXIT_OK
+    assert run_scheduled("expire", "expire", realm, expire) == EXIT_OK
 
 
 def test_an_unplanned_failure_is_exit_70_and_frees_the_lock(
     realm: JobSettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shared = realm
 
     def broken() -> JobResult:
         raise KeyError("unplanned")
 
-    assert run_scheduled("expire", "expire", shared, broken) == EXIT_CRASHED
+    assert run_scheduled("expire", "expire", realm, broken) == EXIT_CRASHED
     err = capsys.readouterr().err
     assert "KeyError: 'unplanned'" in err  # the traceback
     assert "job expire: exit 70 (crashed)" in err
-    assert run_scheduled("expire", "expire", shared, lambda: JobResult(0, "")) == EXIT_OK
+    assert run_scheduled("expire", "expire", realm, lambda: JobResult(0, "")) == EXIT_OK
