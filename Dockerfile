@@ -15,7 +15,17 @@ COPY scripts/catalogue ./scripts/catalogue
 RUN pip install --no-cache-dir "Babel>=2.18" \
  && PYTHON=python bash scripts/catalogue compile \
  && pip uninstall --yes --quiet Babel
-RUN pip install --no-cache-dir . && useradd --system --uid 10001 bridge
+# The scheduler (deploy/cron/crontab, docs/operations.md) runs this image's busybox crond:
+# Debian's `busybox` package has no crond applet, `busybox-static` has; tzdata so that the
+# crontab's hours are Europe/Paris's (TZ) and not silently UTC.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends busybox-static tzdata \
+ && rm -rf /var/lib/apt/lists/*
+# The jobs' user has a home (crond runs a job from it; the provisioning state lives there).
+RUN pip install --no-cache-dir . \
+ && useradd --system --uid 10001 --home-dir /var/lib/um-accounts --create-home bridge
+# crond reads only a crontab owned by root, named after the user its lines run as.
+COPY deploy/cron/crontab /etc/crontabs/bridge
 # The stylesheet is the theme's own (one CSS source); compose mounts the same directory.
 COPY themes ./themes
 

@@ -15,11 +15,12 @@ from starlette.staticfiles import StaticFiles
 
 from bridge.domain.deadlines import PARIS
 from bridge.flows.counters import MemoryCounters
+from bridge.gateway.job_runs import JobRecords
 from bridge.gateway.keycloak import AuditReader, StaffGateway, StudentsGateway
 from bridge.gateway.redis_counters import RedisCounters
 from bridge.gateway.smtp import Mailer
 from bridge.settings import Settings, SettingsError, SmtpSettings
-from bridge.web import background, console, devmail, errors, health, portal, students
+from bridge.web import background, console, devmail, errors, health, metrics, portal, students
 from bridge.web.console.auth import make_oauth as console_oauth
 from bridge.web.console.auth import make_sign_in
 from bridge.web.console.session import SessionBox
@@ -29,7 +30,7 @@ from bridge.web.templating import make_templates
 
 MAX_BODY = 64 * 1024  # bytes: the largest form (a staff reason) is a few hundred
 # What browsers and proxies may cache: the stylesheet and the probes; every page is no-store.
-NOT_PAGES = ("/static", "/healthz", "/readyz")
+NOT_PAGES = ("/static", "/healthz", "/readyz", "/metrics")
 
 
 @contextlib.asynccontextmanager
@@ -52,10 +53,14 @@ def create_app(
         settings.client_secret,
     )
     theme = StaticFiles(directory=settings.theme_dir / "login" / "resources")
+    # The jobs' outcomes are read from the store the replicas share (docs/operations.md).
+    measures = metrics.Metrics(JobRecords(settings.redis_url) if settings.redis_url else None)
     routes: list[BaseRoute] = [
         *students.routes,
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
+        # For the internal network's Prometheus: the public proxy refuses the path.
+        Route("/metrics", metrics.endpoint),
         # One stylesheet for Keycloak's pages and ours: served from the theme itself.
         Mount("/static/theme", theme, name="theme"),
     ]
@@ -66,6 +71,7 @@ def create_app(
     if settings.dev_mode and settings.mail_dir:
         routes += devmail.routes
     middleware = [
+        Middleware(metrics.MetricsMiddleware, metrics=measures, routes=routes),
         Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY),
         Middleware(NoStoreMiddleware, exempt=NOT_PAGES),
         Middleware(
@@ -89,10 +95,13 @@ def create_app(
     state = app.state
     state.background = set()  # bridge.web.background: tasks kept until they end
     state.settings = settings
+    state.metrics = measures
     state.counters = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
     # Every writer of an account takes turns in the shared store (Gateway.serialize_writes).
-    state.gateway = gateway or StudentsGateway.service_account(*service_account).serialize_writes(
-        state.counters
+    state.gateway = gateway or (
+        StudentsGateway.service_account(*service_account)
+        .serialize_writes(state.counters)
+        .observe(measures.keycloak_call)
     )
     state.mailer = Mailer(smtp or SmtpSettings.from_env())  # notices Keycloak does not send
     state.clock = lambda: dt.datetime.now(PARIS)  # "now" for deadlines and counters; tests set it
@@ -119,8 +128,10 @@ def create_app(
             settings.console_client_id,
             settings.console_client_secret,
         )
-        state.staff_gateway = StaffGateway.service_account(*console_account).serialize_writes(
-            state.counters
+        state.staff_gateway = (
+            StaffGateway.service_account(*console_account)
+            .serialize_writes(state.counters)
+            .observe(measures.keycloak_call)
         )
-        state.audit = AuditReader.service_account(*console_account)
+        state.audit = AuditReader.service_account(*console_account).observe(measures.keycloak_call)
     return app

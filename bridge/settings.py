@@ -312,6 +312,8 @@ class JobSettings:
     client_secret: str
     # What `provision` applied (SQLite); `--state` overrides it.
     provision_state: Path | None = None
+    # The SIS export `provision` reads when no file is named (the scheduler's runs).
+    sis_export: Path | None = None
     # The store the bridge's replicas share (UM_REDIS_URL): the jobs' writes to an account
     # take turns with theirs (Gateway.serialize_writes). Unset: no turns taken.
     redis_url: str | None = None
@@ -325,12 +327,14 @@ class JobSettings:
                 "set UM_PROVISIONING_CLIENT_SECRET (the provisioning client's secret)"
             )
         state = env.get("UM_PROVISION_STATE")
+        export = env.get("UM_SIS_EXPORT")
         return cls(
             keycloak_url=_backchannel_url(env),
             realm=_realm(env),
             client_id=_get(env, "UM_PROVISIONING_CLIENT_ID", "provisioning"),
             client_secret=secret,
             provision_state=Path(state) if state else None,
+            sis_export=Path(export) if export else None,
             redis_url=env.get("UM_REDIS_URL") or None,
         )
 

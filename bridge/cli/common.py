@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 # The jobs' credential holds more than the provisioning client's rights: nothing was done.
 EXIT_OVERPRIVILEGED = 4
+# A scheduled job (provision, expire, remind) found its lock held by another run, which it
+# names: nothing was done; the next scheduled run goes on (sysexits' EX_TEMPFAIL).
+EXIT_LOCKED = 75
+# A scheduled job failed on something unplanned (its traceback is printed; sysexits'
+# EX_SOFTWARE): recorded as such, so that it is not mistaken for rejected rows (1).
+EXIT_CRASHED = 70
 
 
 def overprivileged(error: Exception) -> int:
@@ -61,3 +67,13 @@ def iso_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from error
+
+
+def add_lock_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lock-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run's lock before giving up (exit 75; default: none)",
+    )

@@ -6,25 +6,41 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.cli.common import (
     EXIT_OK,
     EXIT_UNAVAILABLE,
     EXIT_UNUSABLE_INPUT,
+    add_lock_wait,
     iso_date,
     job_settings,
     jobs_gateway,
     overprivileged,
     today,
 )
-from bridge.settings import SettingsError, SmtpSettings
+from bridge.settings import JobSettings, SettingsError, SmtpSettings
+
+if TYPE_CHECKING:
+    from bridge.cli.scheduling import JobResult
 
 
 def cmd_expire(args: argparse.Namespace) -> int:
+    from bridge.cli.scheduling import run_scheduled
+
+    settings = job_settings()
+    if args.dry_run:
+        return _expire(args, settings).code
+    return run_scheduled(
+        "expire", "expire", settings, lambda: _expire(args, settings), wait=args.lock_wait
+    )
+
+
+def _expire(args: argparse.Namespace, settings: JobSettings) -> JobResult:
     import asyncio
     import json
 
+    from bridge.cli.scheduling import JobResult
     from bridge.domain.errors import Overprivileged, ServiceUnavailable
     from bridge.jobs.expire import expire
 
@@ -34,58 +50,81 @@ def cmd_expire(args: argparse.Namespace) -> int:
 
     try:
         summary = asyncio.run(
-            expire(jobs_gateway(job_settings()), today(args), dry_run=args.dry_run, report=report)
+            expire(jobs_gateway(settings), today(args), dry_run=args.dry_run, report=report)
         )
     except ServiceUnavailable as error:
-        print(f"Keycloak unavailable: {error}; run again", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+        message = f"Keycloak unavailable: {error}; run again"
+        print(message, file=sys.stderr)
+        return JobResult(EXIT_UNAVAILABLE, message)
     except Overprivileged as error:
-        return overprivileged(error)
-    if args.json:
-        print(json.dumps(summary.as_dict()))
-    else:
-        mode = " (dry run: nothing written)" if args.dry_run else ""
-        print(
-            f"disabled {summary.disabled}, already disabled {summary.already_disabled}, "
-            f"out of reach {summary.out_of_reach}{mode}"
-        )
-    return EXIT_OK
+        return JobResult(overprivileged(error), "refused to run: the credential holds more")
+    mode = " (dry run: nothing written)" if args.dry_run else ""
+    line = (
+        f"disabled {summary.disabled}, already disabled {summary.already_disabled}, "
+        f"out of reach {summary.out_of_reach}{mode}"
+    )
+    print(json.dumps(summary.as_dict()) if args.json else line)
+    counts = {
+        "disabled": summary.disabled,
+        "already_disabled": summary.already_disabled,
+        "out_of_reach": summary.out_of_reach,
+    }
+    return JobResult(EXIT_OK, line, counts)
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
+    from bridge.cli.scheduling import run_scheduled
+
+    settings = job_settings()
+    if args.dry_run:
+        return _remind(args, settings).code
+    return run_scheduled(
+        "remind", "remind", settings, lambda: _remind(args, settings), wait=args.lock_wait
+    )
+
+
+def _remind(args: argparse.Namespace, settings: JobSettings) -> JobResult:
     import asyncio
     import json
     import smtplib
 
+    from bridge.cli.scheduling import JobResult
     from bridge.domain.errors import Overprivileged, ServiceUnavailable
     from bridge.jobs.remind import remind
+
+    def stop(code: int, message: str) -> JobResult:
+        print(message, file=sys.stderr)
+        return JobResult(code, message)
 
     try:
         smtp = SmtpSettings.from_env()
     except SettingsError as error:
-        print(error, file=sys.stderr)
-        return EXIT_UNUSABLE_INPUT
+        return stop(EXIT_UNUSABLE_INPUT, str(error))
     if not smtp.host and not args.dry_run:
-        print("set UM_SMTP_HOST (and UM_SMTP_PORT, UM_SMTP_FROM, ...)", file=sys.stderr)
-        return EXIT_UNUSABLE_INPUT
+        return stop(EXIT_UNUSABLE_INPUT, "set UM_SMTP_HOST (and UM_SMTP_PORT, UM_SMTP_FROM, ...)")
     try:
         summary = asyncio.run(
-            remind(jobs_gateway(job_settings()), today(args), args.days, smtp, dry_run=args.dry_run)
+            remind(jobs_gateway(settings), today(args), args.days, smtp, dry_run=args.dry_run)
         )
     except (ServiceUnavailable, smtplib.SMTPException, OSError) as error:
-        print(f"unavailable: {error}; run again (reminders are marked once sent)", file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except Overprivileged as error:
-        return overprivileged(error)
-    if args.json:
-        print(json.dumps(summary.as_dict()))
-    else:
-        print(
-            f"sent {summary.sent}, already sent {summary.already_sent}, "
-            f"no rescue email {summary.no_rescue_email}"
-            + (" (dry run: nothing sent)" if args.dry_run else "")
+        return stop(
+            EXIT_UNAVAILABLE,
+            f"unavailable: {error}; run again (reminders are marked once sent)",
         )
-    return EXIT_OK
+    except Overprivileged as error:
+        return JobResult(overprivileged(error), "refused to run: the credential holds more")
+    line = (
+        f"sent {summary.sent}, already sent {summary.already_sent}, "
+        f"no rescue email {summary.no_rescue_email}"
+        + (" (dry run: nothing sent)" if args.dry_run else "")
+    )
+    print(json.dumps(summary.as_dict()) if args.json else line)
+    counts = {
+        "sent": summary.sent,
+        "already_sent": summary.already_sent,
+        "no_rescue_email": summary.no_rescue_email,
+    }
+    return JobResult(EXIT_OK, line, counts)
 
 
 def cmd_activation_keys(args: argparse.Namespace) -> int:
@@ -122,6 +161,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     exp.add_argument("--dry-run", action="store_true")
     exp.add_argument("--json", action="store_true")
     exp.add_argument("--today", type=iso_date)
+    add_lock_wait(exp)
     exp.set_defaults(func=cmd_expire)
 
     rem = sub.add_parser("remind", help="mail the rescue address N days before expiry")
@@ -129,6 +169,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     rem.add_argument("--dry-run", action="store_true")
     rem.add_argument("--json", action="store_true")
     rem.add_argument("--today", type=iso_date)
+    add_lock_wait(rem)
     rem.set_defaults(func=cmd_remind)
 
     keys = sub.add_parser(

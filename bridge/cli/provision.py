@@ -6,19 +6,24 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.cli.common import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_UNAVAILABLE,
     EXIT_UNUSABLE_INPUT,
+    add_lock_wait,
     iso_date,
     job_settings,
     jobs_gateway,
     overprivileged,
     today,
 )
+from bridge.settings import JobSettings
+
+if TYPE_CHECKING:
+    from bridge.cli.scheduling import JobResult
 
 # bridge.jobs.provision's defaults (not imported here: the CLI loads a job when it runs).
 BATCH_SIZE, CONCURRENCY = 50, 8
@@ -45,19 +50,41 @@ class _Progress:
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
+    from bridge.cli.scheduling import run_scheduled
+
+    settings = job_settings()
+    if args.dry_run:
+        return _provision(args, settings).code
+    # Incremental and full runs write the same accounts and state file: one lock.
+    job = "provision-full" if args.full else "provision"
+    return run_scheduled(
+        job, "provision", settings, lambda: _provision(args, settings), wait=args.lock_wait
+    )
+
+
+def _provision(args: argparse.Namespace, settings: JobSettings) -> JobResult:
     import asyncio
     import json
 
+    from bridge.cli.scheduling import JobResult
     from bridge.domain.errors import Overprivileged, ServiceUnavailable
     from bridge.jobs.provision import provision
     from bridge.jobs.provision_state import ProvisionState, StateError
     from bridge.jobs.sis_reader import ExportError
 
-    path = Path(args.file)
+    def stop(code: int, message: str) -> JobResult:
+        print(message, file=sys.stderr)
+        return JobResult(code, message)
+
+    export = Path(args.file) if args.file else settings.sis_export
+    if export is None:
+        return stop(EXIT_UNUSABLE_INPUT, "no SIS export: name the file, or set UM_SIS_EXPORT")
+    path = export
     keys = Path(args.activation_keys) if args.activation_keys else None
     if keys is not None and keys.exists():
-        print(f"{keys} exists: an export is written once; choose a new file", file=sys.stderr)
-        return EXIT_UNUSABLE_INPUT
+        return stop(
+            EXIT_UNUSABLE_INPUT, f"{keys} exists: an export is written once; choose a new file"
+        )
     lines: list[str] = []
     verbose = args.dry_run and not args.json
 
@@ -70,7 +97,6 @@ def cmd_provision(args: argparse.Namespace) -> int:
     size = path.stat().st_size if path.is_file() else 0
     progress = _Progress(size, enabled=sys.stderr.isatty() and not args.json)
     started = time.monotonic()
-    settings = job_settings()
     gateway = jobs_gateway(settings)
     state = None
     state_path = args.state or settings.provision_state
@@ -78,8 +104,9 @@ def cmd_provision(args: argparse.Namespace) -> int:
         if state_path:
             state = ProvisionState(Path(state_path), gateway.realm_url)
     except StateError as error:
-        print(f"unusable state file, nothing was written: {error.detail}", file=sys.stderr)
-        return EXIT_UNUSABLE_INPUT
+        return stop(
+            EXIT_UNUSABLE_INPUT, f"unusable state file, nothing was written: {error.detail}"
+        )
     try:
         summary = asyncio.run(
             provision(
@@ -98,15 +125,16 @@ def cmd_provision(args: argparse.Namespace) -> int:
         )
     except ExportError as error:
         progress.close()
-        print(f"unusable export, nothing was written: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE_INPUT
+        return stop(EXIT_UNUSABLE_INPUT, f"unusable export, nothing was written: {error}")
     except ServiceUnavailable as error:
         progress.close()
-        print(f"Keycloak unavailable: {error}; what was written is safe to re-run", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+        return stop(
+            EXIT_UNAVAILABLE,
+            f"Keycloak unavailable: {error}; what was written is safe to re-run",
+        )
     except Overprivileged as error:
         progress.close()
-        return overprivileged(error)
+        return JobResult(overprivileged(error), "refused to run: the credential holds more")
     finally:
         if state is not None:
             state.close()
@@ -114,22 +142,31 @@ def cmd_provision(args: argparse.Namespace) -> int:
     for note in summary.notes:
         print(f"note: {note}", file=sys.stderr)
     result = {**summary.as_dict(), "seconds": round(time.monotonic() - started, 1)}
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False))
-    else:
-        mode = " (dry run: nothing written)" if args.dry_run else ""
-        print(
-            f"created {summary.created}, updated {summary.updated}, re-enabled "
-            f"{summary.reenabled}, unchanged {summary.unchanged} "
-            f"({summary.unchanged_from_state} known from the state file), rejected "
-            f"{len(summary.rejected)} in {result['seconds']} s, {summary.mode} run{mode}"
-        )
-    return EXIT_REJECTED if summary.rejected else EXIT_OK
+    mode = " (dry run: nothing written)" if args.dry_run else ""
+    line = (
+        f"created {summary.created}, updated {summary.updated}, re-enabled "
+        f"{summary.reenabled}, unchanged {summary.unchanged} "
+        f"({summary.unchanged_from_state} known from the state file), rejected "
+        f"{len(summary.rejected)} in {result['seconds']} s, {summary.mode} run{mode}"
+    )
+    print(json.dumps(result, ensure_ascii=False) if args.json else line)
+    counts = {
+        "created": summary.created,
+        "updated": summary.updated,
+        "reenabled": summary.reenabled,
+        "unchanged": summary.unchanged,
+        "rejected": len(summary.rejected),
+    }
+    return JobResult(EXIT_REJECTED if summary.rejected else EXIT_OK, line, counts)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     prov = sub.add_parser("provision", help="create and update students from the SIS export")
-    prov.add_argument("file", help="the SIS export (CSV, docs/lifecycle.md)")
+    prov.add_argument(
+        "file",
+        nargs="?",
+        help="the SIS export (CSV, docs/lifecycle.md; default $UM_SIS_EXPORT)",
+    )
     prov.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     prov.add_argument("--json", action="store_true", help="a JSON summary on stdout")
     prov.add_argument("--today", type=iso_date, help="the date to decide with (default: today)")
@@ -160,4 +197,5 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="FILE",
         help="give new students an activation key, exported to this new file",
     )
+    add_lock_wait(prov)
     prov.set_defaults(func=cmd_provision)

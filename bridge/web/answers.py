@@ -9,6 +9,7 @@ from starlette.responses import Response
 from bridge.domain.errors import ServiceUnavailable
 from bridge.flows.outcomes import Limited, Unavailable
 from bridge.i18n import N_, gettext, ngettext
+from bridge.web.metrics import metrics_of
 from bridge.web.templating import render
 
 LIMITS = {
@@ -55,6 +56,7 @@ def _wait(seconds: int) -> str:
 
 
 def limit_page(request: Request, limited: Limited, restart_url: str) -> Response:
+    metrics_of(request).limited(limited)
     message = gettext(LIMITS[limited.code]) % {"wait": _wait(limited.retry_after or 0)}
     response = render(
         request,

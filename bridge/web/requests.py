@@ -24,6 +24,7 @@ from bridge.settings import Settings
 from bridge.web import challenge
 from bridge.web.answers import limit_page
 from bridge.web.csrf import require_csrf
+from bridge.web.metrics import metrics_of
 from bridge.web.templating import render
 
 
@@ -99,10 +100,14 @@ async def posted_form(
     if await proof_needed(counters, address, window, settings.challenge_after, now, counted=True):
         payload = form.get(challenge.FIELD)
         keys = challenge.ChallengeKeys.from_secret(settings.session_secret)
+        challenges = metrics_of(request).challenges
         if not isinstance(payload, str) or not payload:
+            challenges.labels("missing").inc()
             return challenge.refusal(request, "challenge.missing", form_url or request.url.path)
         if not await challenge.spend(payload, keys, counters):
+            challenges.labels("refused").inc()
             return challenge.refusal(request, "challenge.refused", form_url or request.url.path)
+        challenges.labels("passed").inc()
     return form
 
 

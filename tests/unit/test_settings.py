@@ -122,6 +122,7 @@ def test_jobs_defaults_and_no_web_secret_needed() -> None:
     assert jobs.client_id == "provisioning"
     assert jobs.client_secret == "pr0v"
     assert jobs.provision_state is None
+    assert jobs.sis_export is None
 
 
 def test_jobs_read_their_variables(tmp_path: Path) -> None:
@@ -132,11 +133,13 @@ def test_jobs_read_their_variables(tmp_path: Path) -> None:
             "UM_REALM": "etu",
             "UM_PROVISIONING_CLIENT_ID": "sis-sync",
             "UM_PROVISION_STATE": str(tmp_path / "state.sqlite"),
+            "UM_SIS_EXPORT": "/exports/sis.csv",
         }
     )
     assert jobs.keycloak_url == "https://idp.example"
     assert (jobs.realm, jobs.client_id) == ("etu", "sis-sync")
     assert jobs.provision_state == tmp_path / "state.sqlite"
+    assert jobs.sis_export == Path("/exports/sis.csv")
 
 
 @pytest.mark.parametrize("environ", [{}, {"UM_PROVISIONING_CLIENT_SECRET": ""}, REQUIRED])
@@ -156,6 +159,7 @@ def test_jobs_empty_variables_mean_the_default() -> None:
             "UM_REALM": "",
             "UM_PROVISIONING_CLIENT_ID": "",
             "UM_PROVISION_STATE": "",
+            "UM_SIS_EXPORT": "",
         }
     )
     assert jobs == JobSettings.from_env(JOBS)

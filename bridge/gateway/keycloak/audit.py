@@ -14,7 +14,6 @@ from keycloak.exceptions import KeycloakGetError, raise_error_from_response
 from bridge.domain.console import StaffRecord
 from bridge.domain.errors import AccountNotFound, NotAllowed
 from bridge.gateway.keycloak.base import Gateway
-from bridge.gateway.keycloak.errors import domain_errors
 from bridge.gateway.keycloak.mapping import STAFF_ROLE, get
 
 MANAGEMENT_CLIENT = "realm-management"
@@ -37,7 +36,7 @@ class AuditReader(Gateway):
         (and no administrator, realm_setup.py): Keycloak refusing the read (403) says the
         account is none of them, so it counts as one."""
         try:
-            with domain_errors():
+            with self._call("user.roles"):
                 realm_roles = await self._admin.a_get_composite_realm_roles_of_user(user_id)
                 if any(role.get("name") == STAFF_ROLE for role in realm_roles):
                     return True
@@ -57,7 +56,7 @@ class AuditReader(Gateway):
         return any(role.get("client") == MANAGEMENT_CLIENT for role in client_roles)
 
     async def last_login(self, user_id: str) -> dt.datetime | None:
-        with domain_errors():
+        with self._call("events.read"):
             events = await self._admin.a_get_events(
                 {"user": user_id, "type": "LOGIN", "first": 0, "max": 1}
             )
@@ -69,7 +68,7 @@ class AuditReader(Gateway):
         """When Keycloak last sent the account an action link (activation, lost password,
         the console's): the admin event of the send, so that nothing is written on the
         account for it (a write per mail, and one more stale write to fear)."""
-        with domain_errors():
+        with self._call("admin_events.read"):
             events = await self._admin.a_get_admin_events(
                 {
                     "resourcePath": f"users/{user_id}/execute-actions-email",
@@ -86,7 +85,7 @@ class AuditReader(Gateway):
         """Newest first: from
         Keycloak's admin events on the account, each record counted once, at the write that
         introduced it (later writes by anyone carry the same attribute along)."""
-        with domain_errors():
+        with self._call("admin_events.read"):
             events = await self._admin.a_get_admin_events(
                 {
                     "resourcePath": f"users/{user_id}",
@@ -123,7 +122,7 @@ class AuditReader(Gateway):
     async def _username_of(self, user_id: str) -> str | None:
         """None when gone, or out of the bridge's reach (a staff account)."""
         try:
-            with domain_errors():
+            with self._call("user.read"):
                 return str((await self._admin.a_get_user(user_id))["username"])
         except (AccountNotFound, NotAllowed):
             return None

@@ -10,14 +10,14 @@ import copy
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol, Self
 
 from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.errors import Conflict, ServiceUnavailable
-from bridge.gateway.keycloak.errors import domain_errors
+from bridge.gateway.keycloak.errors import domain_errors, error_kind
 from bridge.gateway.keycloak.mapping import (
     Representation,
     account_from_representation,
@@ -45,11 +45,42 @@ class WriteLocks(Protocol):
     async def spend(self, key: str, value: str) -> bool: ...
 
 
+class CallObserver(Protocol):
+    """Told of every call to Keycloak once it ends: the operation (a name from a small
+    fixed vocabulary, never a URL), how long it took, and the kind of its failure
+    (errors.ERROR_KINDS) or None. The web bridge's metrics are one (bridge/web/metrics.py):
+    the gateway knows no metrics library."""
+
+    def __call__(self, operation: str, seconds: float, error: str | None) -> None: ...
+
+
 class Gateway:
     def __init__(self, admin: KeycloakAdmin, openid: KeycloakOpenID) -> None:
         self._admin = admin
         self._openid = openid
         self._locks: WriteLocks | None = None
+        self._observer: CallObserver | None = None
+
+    def observe(self, observer: CallObserver) -> Self:
+        """Report each call to `observer` (its latency and failures)."""
+        self._observer = observer
+        return self
+
+    @contextlib.contextmanager
+    def _call(self, operation: str) -> Iterator[None]:
+        """One call to Keycloak: its failures as the domain's errors, timed for the
+        observer if there is one."""
+        started = time.perf_counter()
+        failure: str | None = None
+        try:
+            with domain_errors():
+                yield
+        except Exception as error:
+            failure = error_kind(error)
+            raise
+        finally:
+            if self._observer is not None:
+                self._observer(operation, time.perf_counter() - started, failure)
 
     def serialize_writes(self, locks: WriteLocks) -> Self:
         """Writes to one account take turns with every other gateway sharing `locks` (the
@@ -99,7 +130,7 @@ class Gateway:
     # --- reads -------------------------------------------------------------------------
 
     async def _users(self, query: dict[str, Any]) -> list[Representation]:
-        with domain_errors():
+        with self._call("users.search"):
             users: list[Representation] = await self._admin.a_get_users(query)
         return users
 
@@ -108,7 +139,7 @@ class Gateway:
         return users[0] if users else None
 
     async def _has_password(self, user_id: str) -> bool:
-        with domain_errors():
+        with self._call("user.credentials"):
             credentials = await self._admin.a_get_credentials(user_id)
         return any(c.get("type") == "password" for c in credentials)
 
@@ -124,7 +155,7 @@ class Gateway:
         return account_from_representation(rep, has_password=await self._has_password(rep["id"]))
 
     async def get_account(self, user_id: str) -> Account:
-        with domain_errors():
+        with self._call("user.read"):
             rep = await self._admin.a_get_user(user_id)
         return account_from_representation(rep)
 
@@ -158,7 +189,7 @@ class Gateway:
                 changed = await self._changes(user_id, mutate)
                 if not changed:
                     return
-                with domain_errors():
+                with self._call("user.update"):
                     await self._admin.a_update_user(user_id, changed)
             if await self._changes(user_id, mutate):
                 raise Conflict("concurrent writes kept undoing this one")
@@ -197,7 +228,7 @@ class Gateway:
         self, user_id: str, mutate: Callable[[Representation], None]
     ) -> Representation:
         """What `mutate` changes in the account as it is now: the payload of its write."""
-        with domain_errors():
+        with self._call("user.read"):
             rep = await self._admin.a_get_user(user_id)
         before = copy.deepcopy(rep)
         rep.setdefault("attributes", {})
@@ -219,7 +250,7 @@ class Gateway:
     ) -> None:
         """Keycloak mails a link to the rescue address, valid `lifespan` seconds; single use
         when a new password is among the actions. SMTP failure is ServiceUnavailable."""
-        with domain_errors():
+        with self._call("action_mail.send"):
             await self._admin.a_send_update_account(
                 user_id=account.id,
                 payload=required_action_names(actions),
@@ -233,7 +264,7 @@ class Gateway:
     ) -> None:
         """The key becomes a temporary password; `actions` are added to what the first
         sign-in with it asks (bridge.flows.activation_keys decides which)."""
-        with domain_errors():
+        with self._call("password.set"):
             await self._admin.a_set_user_password(account.id, key, temporary=True)
 
         def mutate(rep: Representation) -> None:
@@ -246,7 +277,7 @@ class Gateway:
         await self._update(account.id, mutate)
 
     async def _ping(self) -> None:
-        with domain_errors():
+        with self._call("token"):
             token = await self._openid.a_token(grant_type="client_credentials")
         if not token.get("access_token"):
             raise ServiceUnavailable("no access token in Keycloak's answer")

@@ -22,6 +22,20 @@ from bridge.domain.errors import (
     ServiceUnavailable,
 )
 
+# A failed call's kind, for the observer of the calls (Gateway.observe): a fixed vocabulary,
+# never Keycloak's message.
+ERROR_KINDS: tuple[tuple[type[Exception], str], ...] = (
+    (ServiceUnavailable, "unavailable"),
+    (AccountNotFound, "not_found"),
+    (NotAllowed, "not_allowed"),
+    (Conflict, "conflict"),
+    (Rejected, "rejected"),
+)
+
+
+def error_kind(error: BaseException) -> str:
+    return next((kind for cls, kind in ERROR_KINDS if isinstance(error, cls)), "other")
+
 
 def _error_body(error: KeycloakError) -> tuple[str | None, str]:
     """Keycloak's message key (e.g. invalidPasswordMinLengthMessage, error-invalid-date)

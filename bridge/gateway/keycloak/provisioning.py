@@ -34,7 +34,6 @@ from bridge.domain.errors import (
     ServiceUnavailable,
 )
 from bridge.gateway.keycloak.base import Gateway
-from bridge.gateway.keycloak.errors import domain_errors
 from bridge.gateway.keycloak.mapping import (
     STUDENTS_GROUP,
     Representation,
@@ -91,7 +90,7 @@ class ProvisioningGateway(Gateway):
         SCOPED_ROLES (an administrator's, or a client granted `manage-users` again): the
         jobs then refuse to run, since they rely on Keycloak to keep them to students. The
         roles are read from the credential's own access token (composites expanded)."""
-        with domain_errors():
+        with self._call("token"):
             token = await self._openid.a_token(grant_type="client_credentials")
         held = set(
             _token_claims(str(token.get("access_token", "")))
@@ -137,7 +136,7 @@ class ProvisioningGateway(Gateway):
             if group_id is None:
                 page = await self._users(query)
             else:
-                with domain_errors():
+                with self._call("group.members"):
                     page = await self._admin.a_get_group_members(group_id, query)
             yield page
             if len(page) < page_size:
@@ -147,7 +146,7 @@ class ProvisioningGateway(Gateway):
     async def _students_group_id(self) -> str | None:
         """The group's id, or None when this credential may not read the group."""
         try:
-            with domain_errors():
+            with self._call("group.read"):
                 group = await self._admin.a_get_group_by_path(f"/{STUDENTS_GROUP}")
         except NotAllowed:
             return None
@@ -209,7 +208,7 @@ class ProvisioningGateway(Gateway):
         """The account by id if this credential may read it (a member of `students`, not
         of `staff`), else None."""
         try:
-            with domain_errors():
+            with self._call("user.read"):
                 rep: Representation = await self._admin.a_get_user(user_id)
         except (NotAllowed, AccountNotFound):
             return None
@@ -217,7 +216,7 @@ class ProvisioningGateway(Gateway):
 
     async def count_accounts(self) -> int:
         """The accounts this credential sees: the members of `students`."""
-        with domain_errors():
+        with self._call("users.count"):
             return int(await self._admin.a_users_count())
 
     async def pending_students(self, page_size: int = 100) -> list[Account]:
@@ -254,7 +253,7 @@ class ProvisioningGateway(Gateway):
     async def _create(self, account: NewAccount, slots: asyncio.Semaphore | None) -> Imported:
         try:
             async with slots or contextlib.nullcontext():
-                with domain_errors():
+                with self._call("user.create"):
                     user_id = await self._admin.a_create_user(
                         new_account_representation(account), exist_ok=False
                     )
@@ -332,20 +331,22 @@ class ProvisioningGateway(Gateway):
                 await self._update(account.id, mutate)
             if already and attempt == 0:
                 return False
-            with domain_errors():
+            with self._call("user.logout"):
                 # Disabling does not end sessions: log out, so that refresh tokens die too.
                 await self._admin.a_user_logout(account.id)
-                # Keycloak writes a user's whole row, without a version check: another
-                # field's write (a rescue address) that read the account before this one
-                # committed puts `enabled` back (measured). Read again, disable again.
-                if not get(await self._admin.a_get_user(account.id), "enabled"):
-                    return True
+            # Keycloak writes a user's whole row, without a version check: another field's
+            # write (a rescue address) that read the account before this one committed puts
+            # `enabled` back (measured). Read again, disable again.
+            with self._call("user.read"):
+                again = await self._admin.a_get_user(account.id)
+            if not get(again, "enabled"):
+                return True
             log.warning("a concurrent write re-enabled an expired account: disabling again")
         raise Conflict("the account kept being re-enabled by concurrent writes")
 
     async def reminder_state(self, account: Account) -> tuple[dt.date | None, str]:
         """The validity end a reminder was last sent for, and the student's language."""
-        with domain_errors():
+        with self._call("user.read"):
             rep = await self._admin.a_get_user(account.id)
         return reminder_sent_for(rep), get(rep, "locale") or "fr"
 

@@ -89,7 +89,7 @@ class StaffGateway(Gateway):
 
     async def console_account(self, user_id: str) -> tuple[Account, StaffRecord | None]:
         """The account and the latest staff record on it (NotAllowed outside `students`)."""
-        with domain_errors():
+        with self._call("user.read"):
             rep = await self._admin.a_get_user(user_id)
         has_password = await self._has_password(user_id)
         record = StaffRecord.decode(get(rep, "staff_action"))
@@ -120,8 +120,10 @@ class StaffGateway(Gateway):
     async def reset_account(self, user_id: str, record: StaffRecord) -> None:
         """Credentials and pending actions gone, sessions ended; the profile, groups,
         attributes and rescue email stay. The student activates again."""
-        with domain_errors():
-            for credential in await self._admin.a_get_credentials(user_id):
+        with self._call("user.credentials"):
+            credentials = await self._admin.a_get_credentials(user_id)
+        for credential in credentials:
+            with self._call("credential.delete"):
                 await self._admin.a_delete_credential(user_id, credential["id"])
 
         def mutate(rep: Representation) -> None:
@@ -129,5 +131,5 @@ class StaffGateway(Gateway):
             put(rep, "staff_action", record.encode())
 
         await self._update(user_id, mutate)
-        with domain_errors():
+        with self._call("user.logout"):
             await self._admin.a_user_logout(user_id)

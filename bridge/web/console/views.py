@@ -29,6 +29,7 @@ from bridge.web.answers import limit_page, unavailable
 from bridge.web.console import words
 from bridge.web.console.auth import error_page, staff_gateway_of, staff_of
 from bridge.web.csrf import require_csrf
+from bridge.web.metrics import metrics_of
 from bridge.web.requests import (
     audit_of,
     counters_of,
@@ -246,6 +247,8 @@ async def perform(request: Request) -> Response:
         policy=link_policy_of(request),
         by=staff_of(request).username,
     )
+    if action is Action.SEND_ACTIVATION_MAIL and not isinstance(outcome, KeyIssued):
+        metrics_of(request).mail("staff_activation", outcome)
     if isinstance(outcome, Refused):
         return _refusal_page(request, outcome, action, found, last)
     if isinstance(outcome, Invalid):

@@ -25,6 +25,7 @@ from bridge.flows.rescue_email import (
 )
 from bridge.i18n import N_, gettext
 from bridge.web.answers import limit_page, unavailable
+from bridge.web.metrics import metrics_of
 from bridge.web.requests import (
     client_address,
     counters_of,
@@ -98,6 +99,7 @@ def _mail_answer(
     request: Request, wizard: Wizard, outcome: Sent | Limited | Unavailable
 ) -> Response:
     """Steps 3 and 5 (and 3-1): the page that says where the mail went, or why not."""
+    metrics_of(request).mail("activation", outcome)
     if isinstance(outcome, Limited):
         return limit_page(request, outcome, RESTART)
     if isinstance(outcome, Unavailable):
@@ -131,9 +133,11 @@ async def identifier(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     raw = field(form, "identifier", 64)
+    lookups = metrics_of(request).activation_lookups
     try:
         username = normalize_identifier(raw)
     except InvalidInput as error:
+        lookups.labels("invalid").inc()
         return await render_form(
             request,
             "activation_identifier.html",
@@ -142,8 +146,10 @@ async def identifier(request: Request) -> Response:
         )
     account = await students_of(request).find_student(username)
     if account is None:
+        lookups.labels("unknown").inc()
         return render(request, "activation_unknown.html", {"username": username}, status_code=404)
     branch = branch_for(account)
+    lookups.labels(branch.value).inc()
     if branch is Branch.EXPIRED:
         return render(request, "account_expired.html", {"account": account}, status_code=403)
     if branch is Branch.ALREADY_ACTIVE:
@@ -216,6 +222,8 @@ async def ine(request: Request) -> Response:
     if isinstance(outcome, Limited):
         return limit_page(request, outcome, RESTART)
     if isinstance(outcome, Invalid):
+        # ine.mismatch, ine.format, ine.check_key: the reason is the code's last word.
+        metrics_of(request).ine_failures.labels(outcome.code.rsplit(".", 1)[-1]).inc()
         context = {"error": gettext(ERRORS[outcome.code]), "value": raw}
         return await render_form(request, "activation_ine.html", context, 400)
     proof = await grant_rescue_email_change(counters_of(request), account)
@@ -259,9 +267,10 @@ async def rescue_email(request: Request) -> Response:
         wizard.ine_proof,
         link_policy_of(request),
         now_of(request),
-        MailedNotices(mailer_of(request), settings_of(request)),
+        MailedNotices(mailer_of(request), settings_of(request), metrics_of(request)),
     )
     if isinstance(outcome, Refused):
+        metrics_of(request).mail("activation", outcome)
         if outcome.code == "account.active":
             return _already_active(request)
         forget(request.session)  # a spent or replaced proof: the INE step again, from step 1

@@ -22,6 +22,7 @@ from bridge.gateway.smtp import Mailer
 from bridge.i18n import N_, gettext
 from bridge.settings import Settings
 from bridge.web.background import run_in_background
+from bridge.web.metrics import Metrics, metrics_of
 from bridge.web.requests import (
     field,
     link_policy_of,
@@ -113,7 +114,21 @@ def log_recovery(outcome: Recovery) -> None:
         log.warning("lost password: nothing sent, service unavailable; nothing counted")
 
 
+def count_recovery(metrics: Metrics, outcome: Recovery) -> None:
+    """A link is a lost_password mail, a notice a notice; a refusal, a limit or an outage
+    is the lost_password request's (which mail it would have been is not known then)."""
+    metrics.mail("notice" if isinstance(outcome, Notified) else "lost_password", outcome)
+    if isinstance(outcome, Limited):
+        metrics.limited(outcome)
+
+
 def start_recovery(request: Request, login: Login, now: dt.datetime) -> None:
+    metrics = metrics_of(request)
+
+    def done(outcome: Recovery) -> None:
+        log_recovery(outcome)
+        count_recovery(metrics, outcome)
+
     work = recover(
         students_of(request),
         MailedNotices(mailer_of(request), settings_of(request)),
@@ -121,7 +136,7 @@ def start_recovery(request: Request, login: Login, now: dt.datetime) -> None:
         link_policy_of(request),
         now,
     )
-    run_in_background(request, "lost password", work, log_recovery)
+    run_in_background(request, "lost password", work, done)
 
 
 async def lost_password(request: Request) -> Response:

@@ -4,9 +4,12 @@ links): plain text, no link, in the reader's language."""
 from __future__ import annotations
 
 from bridge.domain.accounts import Account, mask_email
+from bridge.domain.errors import ServiceUnavailable
+from bridge.flows.outcomes import Notified, Unavailable
 from bridge.gateway.smtp import Mailer
 from bridge.i18n import N_, gettext
 from bridge.settings import Settings
+from bridge.web.metrics import Metrics
 
 REPLACED_SUBJECT = N_("Votre compte informatique : adresse mail de secours modifiée")
 REPLACED_BODY = N_(
@@ -24,9 +27,10 @@ REPLACED_BODY = N_(
 class MailedNotices:
     """bridge.flows.rescue_email.ChangeNotices, through the bridge's relay."""
 
-    def __init__(self, mailer: Mailer, settings: Settings) -> None:
+    def __init__(self, mailer: Mailer, settings: Settings, metrics: Metrics) -> None:
         self.mailer = mailer
         self.settings = settings
+        self.metrics = metrics
 
     async def rescue_email_replaced(self, account: Account, previous: str, new: str) -> None:
         """To the previous address: the new one masked only, and nothing to click."""
@@ -38,4 +42,11 @@ class MailedNotices:
             "university": gettext(self.settings.university_name),
         }
         subject = gettext(REPLACED_SUBJECT) % values
-        await self.mailer.send(previous, subject, gettext(REPLACED_BODY) % values)
+        # Counted here: the flow logs this notice's failure and answers with the link's
+        # outcome, which says nothing of it.
+        try:
+            await self.mailer.send(previous, subject, gettext(REPLACED_BODY) % values)
+        except ServiceUnavailable as error:
+            self.metrics.mail("notice", Unavailable(str(error)))
+            raise
+        self.metrics.mail("notice", Notified("rescue_email_replaced"))
