@@ -5,6 +5,7 @@ virtualenv. The production-shape stage runs that, never the source tree."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -36,11 +37,17 @@ NOT_SOURCES = shutil.ignore_patterns(
 WHEEL_OPTIONS = ("--no-deps", "--no-build-isolation", "-q")
 
 
+TRUST_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT")
+
+
 class PackageError(RuntimeError):
     pass
 
 
 def _run(argv: list[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> None:
+    if env is None:
+        # pip reaches the package index with the system's trust store, never a test's CA.
+        env = {k: v for k, v in os.environ.items() if k not in TRUST_VARIABLES}
     result = subprocess.run(  # noqa: S603 - fixed argv
         argv, cwd=cwd, capture_output=True, text=True, check=False, env=env, timeout=900
     )

@@ -37,7 +37,7 @@ import httpx
 
 from devstack import compose
 from devstack.cluster import Formation, KeycloakCluster
-from devstack.keycloak import _die_with_parent
+from devstack.keycloak import REPO_ROOT, _die_with_parent
 from devstack.mailsink import start_mail_sink
 from devstack.package import InstalledBridge, build_and_install
 from devstack.ports import free_ports
@@ -99,6 +99,9 @@ class ProductionShape:
     bridges: dict[int, subprocess.Popen[bytes] | None] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     formation: Formation | None = None
+    # Lines added to the shipped crontab (a test's every-minute run of a shipped command).
+    extra_crontab: str = ""
+    scheduler: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
         self.directory = self.directory.resolve()
@@ -224,6 +227,7 @@ class ProductionShape:
         for i in range(self.replicas):
             self.start_bridge(i)
         self.start_nginx()
+        self.start_scheduler()
         self.timings["whole start"] = time.monotonic() - started
 
     def start_keycloak(self) -> None:
@@ -345,7 +349,37 @@ http {{
             verify=ssl.create_default_context(cafile=str(self.tls.ca)),
         )
 
+    def start_scheduler(self) -> None:
+        """The `scheduler` service: busybox crond with the shipped crontab (the image copies
+        it to /etc/crontabs/bridge; here it is root's, since this machine has no `bridge`
+        user), in the service's environment."""
+        busybox = shutil.which("busybox")
+        if not busybox:
+            raise ShapeError("busybox is missing: scripts/bootstrap installs busybox-static")
+        if os.geteuid() != 0:
+            raise ShapeError("busybox crond runs a crontab's lines as its user: run as root")
+        tabs = self.run_dir / "crontabs"
+        tabs.mkdir()
+        shipped = (REPO_ROOT / "deploy" / "cron" / "crontab").read_text()
+        (tabs / "root").write_text(shipped + self.extra_crontab)
+        log = (self.run_dir / "scheduler.log").open("ab")
+        self.scheduler = subprocess.Popen(  # noqa: S603 - fixed argv
+            [busybox, "crond", "-f", "-L", "/dev/stderr", "-c", str(tabs)],
+            env=self.environment("scheduler"),
+            cwd=self.run_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+
     def stop(self) -> None:
+        if self.scheduler and self.scheduler.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.scheduler.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.scheduler.wait(10)
         if self.nginx and self.nginx.poll() is None:
             self.nginx.send_signal(signal.SIGQUIT)
             with contextlib.suppress(subprocess.TimeoutExpired):

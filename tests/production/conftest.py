@@ -23,6 +23,11 @@ import pytest
 from devstack.keycloak import REPO_ROOT
 from devstack.shape import ProductionShape
 from tests.helpers.report import report
+from tests.integration.test_provision import HEADER, letters, number
+
+SHIPPED_PROVISION = "bridge provision"
+# The student of the export, for test_scheduler.py.
+EXPORT_STUDENT: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")
@@ -36,12 +41,20 @@ def shape() -> Iterator[ProductionShape]:
             "UM_ADDRESS_LIMIT": "100000/600",
             "UM_CHALLENGE_AFTER": "100000",
         },
+        # The shipped command of the 5-minute line, every minute: the stage lasts minutes,
+        # not a multiple of five (tests/production/test_scheduler.py).
+        extra_crontab=f"* * * * * {SHIPPED_PROVISION}\n",
     )
-    # Every HTTP client of the session (httpx, Authlib) trusts the run's local CA, as a
-    # browser trusts the university's certificate.
-    os.environ.update(deployment.tls.trust_environment())
+    # The SIS export the scheduler's provision reads (UM_SIS_EXPORT, in UM_EXPORTS_DIR).
+    EXPORT_STUDENT.update(number=number(), last_name=f"Cron{letters()}")
+    (deployment.run_dir / "exports" / "sis.csv").write_text(
+        f"{HEADER}\n{EXPORT_STUDENT['number']},{EXPORT_STUDENT['last_name']},Camille,2026,,,,\n"
+    )
     try:
         deployment.start()
+        # Every HTTP client of the session (httpx, Authlib) trusts the run's local CA, as a
+        # browser trusts the university's certificate.
+        os.environ.update(deployment.tls.trust_environment())
         for what, seconds in deployment.timings.items():
             report(f"production shape: {what} in {seconds:.1f}s")
         assert deployment.formation
