@@ -165,6 +165,11 @@ def test_only_nginx_is_trusted_and_everyone_calls_keycloak_inside(project: Any) 
     for name, service in project["services"].items():
         if name != "nginx":
             assert not service.get("ports"), f"{name} is published: only nginx is"
+    # The image's command leaves the trust to UM_TRUSTED_PROXIES (never "*").
+    command = [
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD")
+    ]
+    assert command and "forwarded-allow-ips" not in command[0] and "*" not in command[0]
 
 
 def test_a_missing_secret_stops_compose(tmp_path: Path) -> None:
@@ -175,3 +180,35 @@ def test_a_missing_secret_stops_compose(tmp_path: Path) -> None:
             values[name] = value
     with pytest.raises(compose.ComposeError, match="UM_CONSOLE_CLIENT_SECRET"):
         compose.load(compose.write_env_file(tmp_path / "short.env", values))
+
+
+def test_secrets_have_no_default() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in (
+        "KC_DB_PASSWORD",
+        "KC_BOOTSTRAP_ADMIN_PASSWORD",
+        "UM_BRIDGE_CLIENT_SECRET",
+        "UM_PORTAL_CLIENT_SECRET",
+        "UM_CONSOLE_CLIENT_SECRET",
+        "UM_PROVISIONING_CLIENT_SECRET",
+        "UM_SESSION_SECRET",
+        "UM_CONSOLE_SESSION_SECRET",
+    ):
+        assert re.search(r"\$\{" + name + r":\?", text), name
+        assert not re.search(r"\$\{" + name + r":-", text), name
+
+
+def test_keycloak_and_the_bridges_mount_the_repository_s_realm_and_theme(project: Any) -> None:
+    def mounts(service: str) -> set[tuple[str, str]]:
+        return {
+            (str(Path(v["source"]).relative_to(ROOT)), v["target"])
+            for v in project["services"][service]["volumes"]
+            if v["type"] == "bind"
+        }
+
+    for node in ("keycloak-1", "keycloak-2"):
+        assert ("realm", "/opt/keycloak/data/import") in mounts(node)
+        assert ("themes/um-activation", "/opt/keycloak/themes/um-activation") in mounts(node)
+    for replica in ("bridge-1", "bridge-2"):
+        assert ("themes/um-activation", "/app/themes/um-activation") in mounts(replica)
+        assert project["services"][replica]["build"]["context"] == str(ROOT)
