@@ -270,6 +270,35 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shape(args: argparse.Namespace) -> int:
+    """docker-compose.yml's deployment, natively, until Ctrl-C (what the production-shape
+    stage of `make test` starts): to try it by hand, or to look at what a test saw."""
+    import signal
+
+    from devstack.shape import ProductionShape
+
+    shape = ProductionShape(Path(args.dir), replicas=args.replicas, nodes=args.nodes)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        shape.start()
+        print(f"bridge (students, console, portal): {shape.bridge_url}/", flush=True)
+        print(f"Keycloak's public host:             {shape.keycloak_url}/realms/um/account")
+        print(f"internal route (admin console):     {shape.internal_url}/admin/")
+        admin = shape.values["KC_BOOTSTRAP_ADMIN_PASSWORD"]
+        print(f"administrator:                      admin / {admin}")
+        print(f"trust the run's CA in your browser: {shape.tls.ca}")
+        print(f"mails: {shape.mail_dir}; logs and the .env: {shape.run_dir}")
+        for what, seconds in shape.timings.items():
+            print(f"  {what}: {seconds:.1f}s")
+        print("Ctrl-C stops everything.", flush=True)
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shape.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -305,6 +334,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cluster.add_argument("--view-lines", type=int, default=3, help="ISPN000094 lines per node")
     cluster.set_defaults(func=cmd_cluster)
+
+    shape = sub.add_parser(
+        "shape", help="docker-compose.yml's deployment, natively (nginx, replicas, cluster)"
+    )
+    shape.add_argument("--dir", default="var/shape")
+    shape.add_argument("--replicas", type=int, default=2)
+    shape.add_argument("--nodes", type=int, default=2)
+    shape.set_defaults(func=cmd_shape)
 
     code = sub.add_parser(
         "totp", help="the demo staff member's current one-time code (the key of make dev)"
