@@ -206,6 +206,21 @@ class ProductionShape:
     def internal_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.internal}"
 
+    def admin_token(self) -> str:
+        """The bootstrap administrator's token (master realm), on the internal route."""
+        answer = httpx.post(
+            f"{self.internal_url}/realms/master/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": self.values["KC_BOOTSTRAP_ADMIN_USERNAME"],
+                "password": self.values["KC_BOOTSTRAP_ADMIN_PASSWORD"],
+            },
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return str(answer.json()["access_token"])
+
     def replica_url(self, i: int) -> str:
         return f"http://127.0.0.1:{self.ports.bridges[i]}"
 
@@ -272,19 +287,23 @@ class ProductionShape:
         # The image listens on 0.0.0.0:8000 in its own network namespace; here, loopback.
         argv[argv.index("--host") + 1] = "127.0.0.1"
         argv[argv.index("--port") + 1] = str(self.ports.bridges[i])
-        log = (self.run_dir / f"bridge-{i + 1}.log").open("ab")
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            argv,
-            env=self.environment(f"bridge-{i + 1}"),
-            cwd=self.run_dir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        log.close()
+        process = self._spawn(argv, f"bridge-{i + 1}")
         self.bridges[i] = process
         _wait_http(f"{self.replica_url(i)}/healthz", process, 60)
+
+    def _spawn(self, argv: list[str], service: str) -> subprocess.Popen[bytes]:
+        """A service's process in its compose environment, its output in run/SERVICE.log,
+        in a process group of its own (killed whole), ended if this process dies."""
+        with (self.run_dir / f"{service}.log").open("ab") as log:
+            return subprocess.Popen(  # noqa: S603 - fixed argv
+                argv,
+                env=self.environment(service),
+                cwd=self.run_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
 
     def kill_bridge(self, i: int) -> None:
         """`kill -9` of a replica (no graceful shutdown)."""
@@ -362,17 +381,8 @@ http {{
         tabs.mkdir()
         shipped = (REPO_ROOT / "deploy" / "cron" / "crontab").read_text()
         (tabs / "root").write_text(shipped + self.extra_crontab)
-        log = (self.run_dir / "scheduler.log").open("ab")
-        self.scheduler = subprocess.Popen(  # noqa: S603 - fixed argv
-            [busybox, "crond", "-f", "-L", "/dev/stderr", "-c", str(tabs)],
-            env=self.environment("scheduler"),
-            cwd=self.run_dir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        log.close()
+        argv = [busybox, "crond", "-f", "-L", "/dev/stderr", "-c", str(tabs)]
+        self.scheduler = self._spawn(argv, "scheduler")
 
     def stop(self) -> None:
         if self.scheduler and self.scheduler.poll() is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,14 +33,14 @@ class AdminAuth(httpx.Auth):
     """Bearer token of the master-realm bootstrap admin, renewed before it expires
     (admin tokens live 60 s, a test session much longer)."""
 
-    def __init__(self, keycloak: KeycloakInstance) -> None:
-        self.keycloak = keycloak
+    def __init__(self, new_token: Callable[[], str]) -> None:
+        self.new_token = new_token
         self.token = ""
         self.expires = 0.0
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if time.monotonic() > self.expires:
-            self.token = self.keycloak.admin_token()
+            self.token = self.new_token()
             self.expires = time.monotonic() + 45
         request.headers["Authorization"] = f"Bearer {self.token}"
         yield request
@@ -103,7 +103,9 @@ class Stack:
 
     def admin(self) -> httpx.Client:
         return httpx.Client(
-            base_url=f"{self.url}/admin/realms/{REALM}", auth=AdminAuth(self.keycloak), timeout=30
+            base_url=f"{self.url}/admin/realms/{REALM}",
+            auth=AdminAuth(self.keycloak.admin_token),
+            timeout=30,
         )
 
     def mails(self) -> list[Path]:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ import pytest
 from devstack.keycloak import REPO_ROOT
 from devstack.shape import ProductionShape
 from tests.helpers.report import report
+from tests.helpers.stack import AdminAuth
 from tests.integration.test_provision import HEADER, letters, number
 
 SHIPPED_PROVISION = "bridge provision"
@@ -69,37 +69,12 @@ def shape() -> Iterator[ProductionShape]:
         deployment.stop()
 
 
-class AdminAuth(httpx.Auth):
-    """The bootstrap administrator's token (master realm, on the internal route)."""
-
-    def __init__(self, shape: ProductionShape) -> None:
-        self.shape = shape
-        self.token = ""
-        self.expires = 0.0
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if time.monotonic() > self.expires:
-            answer = httpx.post(
-                f"{self.shape.internal_url}/realms/master/protocol/openid-connect/token",
-                data={
-                    "grant_type": "password",
-                    "client_id": "admin-cli",
-                    "username": self.shape.values["KC_BOOTSTRAP_ADMIN_USERNAME"],
-                    "password": self.shape.values["KC_BOOTSTRAP_ADMIN_PASSWORD"],
-                },
-                timeout=30,
-            )
-            answer.raise_for_status()
-            self.token = answer.json()["access_token"]
-            self.expires = time.monotonic() + 45
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        yield request
-
-
 @pytest.fixture(scope="session")
 def admin(shape: ProductionShape) -> Iterator[httpx.Client]:
     with httpx.Client(
-        base_url=f"{shape.internal_url}/admin/realms/um", auth=AdminAuth(shape), timeout=30
+        base_url=f"{shape.internal_url}/admin/realms/um",
+        auth=AdminAuth(shape.admin_token),
+        timeout=30,
     ) as client:
         yield client
 

@@ -13,22 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from devstack.package import NOT_SOURCES, WHEEL_OPTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
-# Local state and build leftovers: a stale build/ directory would leak old files into the
-# wheel, so the build runs on a clean copy of the checkout.
-NOT_SOURCES = shutil.ignore_patterns(
-    ".git",
-    ".venv",
-    "var",
-    "node_modules",
-    "build",
-    "dist",
-    "*.egg-info",
-    "__pycache__",
-    ".*_cache",
-    ".hypothesis",
-    "test-artifacts",
-)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +24,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]
     shutil.copytree(ROOT, source, ignore=NOT_SOURCES, symlinks=True)
     out = tmp_path_factory.mktemp("wheel")
     # No build isolation: setuptools comes from the venv (test extra), no network needed.
-    build = ["wheel", str(source), "-w", str(out), "--no-deps", "--no-build-isolation"]
+    build = ["wheel", str(source), "-w", str(out), *WHEEL_OPTIONS]
     subprocess.run(
-        [sys.executable, "-m", "pip", *build, "--no-cache-dir", "-q"],
+        [sys.executable, "-m", "pip", *build, "--no-cache-dir"],
         check=True,
         cwd=out,
         timeout=300,
