@@ -411,9 +411,9 @@ def run_slice(
         if active is None or d is active:
             cpu.update(used)
         else:
-            cpu["idle deployment"] = sum(used.values())
+            cpu["idle other"] = sum(used.values())
     cpu["load"] = result["cpu"]
-    cpu["sink+bench"] = time.process_time() - own
+    cpu["bench"] = time.process_time() - own
     ours = sum(cpu.values())
     cpu["machine"] = machine_busy() - machine
     cpu["others"] = max(cpu["machine"] - ours, 0.0)
@@ -438,7 +438,7 @@ def p50_ratio(a: list[float], b: list[float]) -> str:
     return ratio(percentile(a, 50), percentile(b, 50)) if a and b else "-"
 
 
-CPU_PARTS = ("Keycloak", "bridge", "nginx", "PostgreSQL", "Redis", "load", "sink+bench")
+CPU_PARTS = ("Keycloak", "bridge", "nginx", "PostgreSQL", "Redis", "load", "bench")
 
 
 def idle_cpu(deployments: list[Deployment], seconds: float) -> dict[str, dict[str, float]]:
@@ -477,7 +477,7 @@ def print_cpu(figures: dict[str, Figures], per: str) -> None:
     merged = {name: totals(f.cpu) for name, f in figures.items()}
     parts = [
         p
-        for p in (*CPU_PARTS, "idle deployment", "others", "machine")
+        for p in (*CPU_PARTS, "idle other", "others", "machine")
         if any(m.get(p) for m in merged.values())
     ]
     print("    " + " " * 14 + "".join(f"{p:>11}" for p in parts))
@@ -492,7 +492,7 @@ def print_cpu(figures: dict[str, Figures], per: str) -> None:
         if shares:
             print(f"    {name}: CPU shared between the nodes / replicas: {shares}")
     print(
-        "    (idle deployment: the other one, up and unloaded; sink+bench: this process, "
+        "    (idle other: the other deployment, up and unloaded; bench: this process, "
         "both SMTP sinks; others: the rest of the machine, other users' processes)"
     )
 
