@@ -199,10 +199,58 @@ class Deployment:
         found["Redis"] = cpu_seconds(pid(shape.redis.process)) if shape.redis else 0.0
         return found
 
+    def threads(self) -> dict[str, float]:
+        """Keycloak's JVMs' CPU seconds by kind of thread, all nodes together."""
+        found: dict[str, float] = {}
+        for node in self.shape.cluster.nodes if self.shape.cluster else []:
+            leader = node.process.pid if node.process else None
+            for kind, seconds in jvm_threads(leader).items():
+                found[kind] = found.get(kind, 0.0) + seconds
+        return found
+
     def stop(self) -> None:
         if not self.stopped:
             self.stopped = True
             self.shape.stop()
+
+
+# Keycloak's JVM threads by what they do (/proc's names, cut at 15 characters).
+THREAD_CLASSES = (
+    ("requests", ("executor-thread", "vert.x-", "agroal")),
+    ("JIT", ("C1 CompilerThre", "C2 CompilerThre")),
+    ("GC", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")),
+    (
+        "cluster",
+        ("jgroups", "non-blocking", "blocking-thread", "timeout-thread", "TQ-", "TcpServer"),
+    ),
+)
+
+
+def jvm_threads(leader: int | None) -> dict[str, float]:
+    """CPU seconds of the live threads of the JVMs in a process group, by THREAD_CLASSES
+    ("other": the rest; threads that ended are not counted)."""
+    found: dict[str, float] = {}
+    if leader is None:
+        return found
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != leader or (stat.parent / "comm").read_text().strip() != "java":
+                continue
+            tasks = list((stat.parent / "task").glob("*/stat"))
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                text = task.read_text()
+            except OSError:
+                continue
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            values = text.rsplit(")", 1)[1].split()
+            kind = next((k for k, prefixes in THREAD_CLASSES if name.startswith(prefixes)), "other")
+            found[kind] = found.get(kind, 0.0) + (int(values[11]) + int(values[12])) / tick
+    return found
 
 
 def start_shape(shape: ProductionShape, installed: InstalledBridge | None) -> None:
@@ -430,9 +478,13 @@ def run_slice(
     deployment under load's parts, the idle deployment (if any), the load, this process
     (the SMTP sinks), the whole machine and what the rest of it ran (other users)."""
     before = {d.name: d.cpu() for d in deployments}
+    watched = active or deployments[0]
+    threads = watched.threads()
     own, machine = time.process_time(), machine_busy()
     result = executor.submit(load_in_child, *args).result()
     cpu: dict[str, float] = {}
+    for kind, seconds in watched.threads().items():
+        cpu[f"thread:{kind}"] = seconds - threads.get(kind, 0.0)
     for d in deployments:
         used = {part: seconds - before[d.name][part] for part, seconds in d.cpu().items()}
         if active is None or d is active:
@@ -441,7 +493,7 @@ def run_slice(
             cpu["idle other"] = sum(used.values())
     cpu["load"] = result["cpu"]
     cpu["bench"] = time.process_time() - own
-    ours = sum(cpu.values())
+    ours = sum(v for k, v in cpu.items() if not k.startswith("thread:"))
     cpu["machine"] = machine_busy() - machine
     cpu["others"] = max(cpu["machine"] - ours, 0.0)
     return result, cpu
@@ -515,6 +567,14 @@ def print_cpu(figures: dict[str, Figures], per: str) -> None:
         each = "".join(f"{merged[name].get(p, 0.0) / n * 1000:11.1f}" for p in parts)
         print(f"    {'':<14}{each}   ms per {per}")
     for name, f in figures.items():
+        n = max(len(f.latencies), 1)
+        kinds = ", ".join(
+            f"{k.removeprefix('thread:')} {v / n * 1000:.1f}"
+            for k, v in sorted(f.cpu.items(), key=lambda kv: -kv[1])
+            if k.startswith("thread:")
+        )
+        print(f"    {name}: Keycloak's CPU ms per {per} by thread: {kinds}")
+    for name, f in figures.items():
         shares = ", ".join(x for x in (split(f.cpu, "Keycloak"), split(f.cpu, "bridge")) if x)
         if shares:
             print(f"    {name}: CPU shared between the nodes / replicas: {shares}")
@@ -526,6 +586,47 @@ def print_cpu(figures: dict[str, Figures], per: str) -> None:
 
 def keycloak_ms(cpu: dict[str, float], result: dict[str, Any]) -> str:
     return f"{totals(cpu)['Keycloak'] / max(len(result['latencies']), 1) * 1000:.0f}"
+
+
+def paired(figures: dict[str, Figures], a: str, b: str, slices: int) -> list[float]:
+    """a's rate over b's in each pair of adjacent slices (a b, b a, a b, ...): the drift
+    of the machine between pairs drops out; their spread is the noise."""
+    left = {name: deque(f.slices) for name, f in figures.items()}
+    sequence = [(name, left[name].popleft()) for name in slice_order(a, b, slices)]
+    ratios = []
+    for first, second in zip(sequence[::2], sequence[1::2], strict=True):
+        rates = dict((first, second))
+        if rates.get(b):
+            ratios.append(rates[a] / rates[b])
+    return ratios
+
+
+def deployment_ms(f: Figures) -> float:
+    """CPU ms per operation of the deployment's own parts (not the load, not others)."""
+    merged = totals(f.cpu)
+    used = sum(merged.get(p, 0.0) for p in ("Keycloak", "bridge", "nginx", "PostgreSQL", "Redis"))
+    return used / max(len(f.latencies), 1) * 1000
+
+
+def print_capacity(figures: dict[str, Figures], a: str, b: str, what: str, slices: int) -> None:
+    pairs = paired(figures, a, b, slices)
+    if pairs:
+        print(
+            f"  {a} / {b} in each pair of adjacent slices: "
+            + " ".join(f"{r:.2f}" for r in pairs)
+            + f"  (median {sorted(pairs)[len(pairs) // 2]:.2f}, "
+            f"spread {min(pairs):.2f}-{max(pairs):.2f})"
+        )
+    fa, fb = figures[a], figures[b]
+    ka = totals(fa.cpu).get("Keycloak", 0.0) / max(len(fa.latencies), 1) * 1000
+    kb = totals(fb.cpu).get("Keycloak", 0.0) / max(len(fb.latencies), 1) * 1000
+    da, db = deployment_ms(fa), deployment_ms(fb)
+    if ka and kb and da and db:
+        print(
+            f"  {what} per CPU-second, whatever the rest of the machine takes: of Keycloak "
+            f"{a} {1000 / ka:.1f}, {b} {1000 / kb:.1f} ({ratio(kb, ka)}); of the whole "
+            f"deployment {a} {1000 / da:.1f}, {b} {1000 / db:.1f} ({ratio(db, da)})"
+        )
 
 
 def errors_text(errors: Counter[str]) -> str:
@@ -771,6 +872,7 @@ def print_activations(
             if fa.latencies and fb.latencies
         )
     )
+    print_capacity(figures, a, b, "activations", options.slices)
     print_cpu(figures, "activation")
     for name, (received, expected) in mails.items():
         print(f"  mails in {name}'s sink: {received} (activations, warm-up included: {expected})")
@@ -778,7 +880,9 @@ def print_activations(
         print("  some slices ran out of imported students (raise --rate)")
 
 
-def print_logins(figures: dict[str, Figures], notes: dict[str, Any], name: str) -> None:
+def print_logins(
+    figures: dict[str, Figures], notes: dict[str, Any], name: str, slices: int
+) -> None:
     print()
     print(
         f"2. password login through nginx's Keycloak host (portal, code + PKCE), on {name}: "
@@ -803,6 +907,7 @@ def print_logins(figures: dict[str, Figures], notes: dict[str, Any], name: str) 
             f"(goal >= 0.95x: {verdict}); p50 {p50_ratio(themed.latencies, stock.latencies)}, "
             f"login page p50 {p50_ratio(themed.pages, stock.pages)}"
         )
+    print_capacity(figures, THEMED, STOCK, "logins", slices)
     print_cpu(figures, "login")
     for theme, (page, count, size) in notes["weight"].items():
         print(
@@ -898,7 +1003,7 @@ def main() -> None:
             deployments[1].stop()  # the machine to the one under load
             print(f"logins on {deployments[0].name} ...", flush=True)
             logins = login_part(executor, deployments[0], options)
-            print_logins(*logins, deployments[0].name)
+            print_logins(*logins, deployments[0].name, options.slices)
         completed = True
 
     print(
