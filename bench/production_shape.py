@@ -208,6 +208,12 @@ class Deployment:
                 found[kind] = found.get(kind, 0.0) + seconds
         return found
 
+    def postgres(self) -> dict[str, float]:
+        """PostgreSQL's live processes' CPU seconds by what they do."""
+        cluster = self.shape.cluster
+        process = cluster.postgres.process if cluster else None
+        return postgres_processes(process.pid if process else None)
+
     def stop(self) -> None:
         if not self.stopped:
             self.stopped = True
@@ -250,6 +256,32 @@ def jvm_threads(leader: int | None) -> dict[str, float]:
             values = text.rsplit(")", 1)[1].split()
             kind = next((k for k, prefixes in THREAD_CLASSES if name.startswith(prefixes)), "other")
             found[kind] = found.get(kind, 0.0) + (int(values[11]) + int(values[12])) / tick
+    return found
+
+
+def postgres_processes(postmaster: int | None) -> dict[str, float]:
+    """CPU seconds (own, not reaped children's) of the postmaster's live children, by their
+    process title: Keycloak's connections ("backends"), autovacuum workers, the rest
+    ("background": checkpointer, WAL writer...)."""
+    found: dict[str, float] = {}
+    if postmaster is None:
+        return found
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != postmaster:
+                continue
+            title = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "autovacuum worker" in title:
+            kind = "autovacuum"
+        elif re.search(r"\d+\.\d+\.\d+\.\d+\(\d+\)", title):
+            kind = "backends"
+        else:
+            kind = "background"
+        found[kind] = found.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return found
 
 
@@ -480,6 +512,7 @@ def run_slice(
     before = {d.name: d.cpu() for d in deployments}
     watched = active or deployments[0]
     threads = watched.threads()
+    postgres = watched.postgres()
     own, machine = time.process_time(), machine_busy()
     result = executor.submit(load_in_child, *args).result()
     cpu: dict[str, float] = {}
@@ -489,6 +522,15 @@ def run_slice(
     live = sum(v for k, v in cpu.items() if k.startswith("thread:"))
     # The JVM's own count includes its threads that ended meanwhile (pools shrink).
     cpu["thread:ended"] = totals(watched.cpu()).get("Keycloak", 0.0) - keycloak_before - live
+    for kind, seconds in watched.postgres().items():
+        cpu[f"pg:{kind}"] = seconds - postgres.get(kind, 0.0)
+    # The rest of PostgreSQL's count: the processes that ended meanwhile (autovacuum
+    # workers, closed connections), reaped by the postmaster, and the postmaster itself.
+    cpu["pg:ended"] = (
+        totals(watched.cpu()).get("PostgreSQL", 0.0)
+        - totals(before[watched.name]).get("PostgreSQL", 0.0)
+        - sum(v for k, v in cpu.items() if k.startswith("pg:"))
+    )
     for d in deployments:
         used = {part: seconds - before[d.name][part] for part, seconds in d.cpu().items()}
         if active is None or d is active:
@@ -497,7 +539,7 @@ def run_slice(
             cpu["idle other"] = sum(used.values())
     cpu["load"] = result["cpu"]
     cpu["bench"] = time.process_time() - own
-    ours = sum(v for k, v in cpu.items() if not k.startswith("thread:"))
+    ours = sum(v for k, v in cpu.items() if ":" not in k)
     cpu["machine"] = machine_busy() - machine
     cpu["others"] = max(cpu["machine"] - ours, 0.0)
     return result, cpu
@@ -578,6 +620,12 @@ def print_cpu(figures: dict[str, Figures], per: str) -> None:
             if k.startswith("thread:")
         )
         print(f"    {name}: Keycloak's CPU ms per {per} by thread: {kinds}")
+        pg = ", ".join(
+            f"{k.removeprefix('pg:')} {v / n * 1000:.1f}"
+            for k, v in sorted(f.cpu.items(), key=lambda kv: -kv[1])
+            if k.startswith("pg:")
+        )
+        print(f"    {name}: PostgreSQL's CPU ms per {per} by process: {pg}")
     for name, f in figures.items():
         shares = ", ".join(x for x in (split(f.cpu, "Keycloak"), split(f.cpu, "bridge")) if x)
         if shares:
@@ -936,7 +984,12 @@ def main() -> None:
         "--login-duration", type=float, default=60, help="seconds of login load per theme"
     )
     parser.add_argument("--slices", type=int, default=4, help="slices per variant")
-    parser.add_argument("--warmup", type=float, default=10, help="seconds per variant, uncounted")
+    parser.add_argument(
+        "--warmup", type=float, default=20, help="seconds of activations per deployment, uncounted"
+    )
+    parser.add_argument(
+        "--login-warmup", type=float, default=10, help="seconds of logins per theme, uncounted"
+    )
     parser.add_argument(
         "--rate", type=float, default=40, help="activations/s the first students are imported for"
     )
