@@ -49,7 +49,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 
@@ -288,14 +287,9 @@ def postgres_processes(postmaster: int | None) -> dict[str, float]:
 def start_shape(shape: ProductionShape, installed: InstalledBridge | None) -> None:
     """shape.start(); with `installed`, its replicas run that venv (the first deployment's:
     the same wheel, as two deployments of one image) instead of building the wheel and a
-    venv again. ProductionShape.start() always builds (its `installed` field is
-    overwritten), hence the patch."""
-    if installed is None:
-        shape.start()
-        return
-    with mock.patch("devstack.shape.build_and_install", return_value=installed):
-        shape.start()
-    shape.timings["bridge wheel + fresh venv"] = 0.0  # the first deployment's, shared
+    venv again."""
+    shape.installed = installed
+    shape.start()
 
 
 def machine_busy() -> float:

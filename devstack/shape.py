@@ -232,8 +232,9 @@ class ProductionShape:
 
     def start(self) -> None:
         started = time.monotonic()
-        self.installed = build_and_install(self.directory / "bridge")
-        self.timings["bridge wheel + fresh venv"] = self.installed.seconds
+        if self.installed is None:  # given: another deployment's (one image, two deployments)
+            self.installed = build_and_install(self.directory / "bridge")
+            self.timings["bridge wheel + fresh venv"] = self.installed.seconds
         self.redis = RedisInstance(self.run_dir / "redis", self.ports.redis)
         self.redis.start()
         self.sink = start_mail_sink(self.mail_dir, port=self.ports.smtp)
