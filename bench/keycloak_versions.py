@@ -17,7 +17,7 @@ b. step 1 -> mail through each version's bridge: one student at a time (alternat
 c. the ratio of each figure, the other version over the first (the baseline).
 
     .venv/bin/python bench/keycloak_versions.py [--versions 26.5.6,26.7.3] [--students 40]
-        [--rounds 3] [--sequential 40] [--concurrency 8] [--duration 60] [--rate 30]
+        [--rounds 3] [--sequential 40] [--concurrency 8] [--duration 60] [--rate 20]
         [--database postgres|h2]
 
 Figures are printed, never asserted. The machine's conditions (cores, load average, the
@@ -251,7 +251,7 @@ def main() -> None:
         "--duration", type=float, default=60, help="seconds of load per version (two slices)"
     )
     parser.add_argument(
-        "--rate", type=float, default=30, help="activations/s the load's students are imported for"
+        "--rate", type=float, default=20, help="activations/s the load's students are imported for"
     )
     parser.add_argument("--database", choices=("postgres", "h2"), default="postgres")
     args = parser.parse_args()
