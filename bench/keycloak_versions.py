@@ -48,6 +48,7 @@ from bench.harness import REPO, BenchStack, bench_stack, percentile
 from devstack.keycloak import KEYCLOAK_VERSION, KNOWN_VERSIONS, find_java_home
 
 NEWEST = "26.7.3"
+WARM = 10  # students through each bridge before (b) is measured
 CALLS = (
     "POST token (client credentials)",
     "GET users?username=…&exact=true",
@@ -133,6 +134,8 @@ class CallTimes:
 
     runs: dict[str, list[float]] = field(default_factory=dict)
     rounds: list[dict[str, list[float]]] = field(default_factory=list)
+    # CPU seconds of the version's servers over the counted rounds (Keycloak, PostgreSQL).
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def add(self, times: dict[str, float]) -> None:
         for name, seconds in times.items():
@@ -151,10 +154,11 @@ def interleaved_calls(
     results = {version: CallTimes() for version in versions}
     clients = {version: httpx.Client(timeout=60) for version in versions}
     try:
-        # Warm-up (JIT, connections, caches): not counted.
-        for name in names[:5]:
+        # Warm-up (JIT, connections, caches): a round, not counted.
+        for name in names:
             for version in versions:
                 admin_calls(stacks[version], clients[version], name)
+        before = server_cpu(stacks)
         for round_number in range(rounds):
             for result in results.values():
                 result.rounds.append({})
@@ -162,6 +166,8 @@ def interleaved_calls(
                 order = versions if (n + round_number) % 2 == 0 else versions[::-1]
                 for version in order:
                     results[version].add(admin_calls(stacks[version], clients[version], name))
+        for version, used in cpu_since(stacks, before).items():
+            results[version].cpu = used
     finally:
         for client in clients.values():
             client.close()
@@ -169,6 +175,24 @@ def interleaved_calls(
 
 
 # --- b. step 1 -> mail through each version's bridge ---------------------------------------
+
+
+def server_cpu(stacks: dict[str, BenchStack]) -> dict[str, dict[str, float]]:
+    """CPU seconds so far of each version's Keycloak and PostgreSQL."""
+    return {
+        version: {part: used for part, used in stack.cpu().items() if part != "bridge"}
+        for version, stack in stacks.items()
+    }
+
+
+def cpu_since(
+    stacks: dict[str, BenchStack], before: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    now = server_cpu(stacks)
+    return {
+        version: {part: used - before[version][part] for part, used in now[version].items()}
+        for version in stacks
+    }
 
 
 def sequential_bridge(stacks: dict[str, BenchStack], names: list[str]) -> dict[str, list[float]]:
@@ -234,6 +258,21 @@ def report_calls(results: dict[str, CallTimes], base: str, other: str) -> None:
         )
 
 
+def report_cpu(cpu: dict[str, dict[str, float]], count: int, base: str, other: str) -> None:
+    """CPU ms of each version's Keycloak and PostgreSQL per unit of work (`count` each)."""
+    each = {
+        version: {part: used / max(count, 1) * 1000 for part, used in parts.items()}
+        for version, parts in cpu.items()
+    }
+    for version in (base, other):
+        line = "   ".join(f"{part} {value:6.1f}" for part, value in each[version].items())
+        print(f"  CPU ms each  {version:<8} {line}")
+    line = "   ".join(
+        f"{part} {ratio(each[other][part], value)}" for part, value in each[base].items()
+    )
+    print(f"  CPU ratio    {'':<8} {line}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -248,7 +287,10 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=40, help="activations per version, (b)")
     parser.add_argument("--concurrency", type=int, default=8, help="students at once, (b)")
     parser.add_argument(
-        "--duration", type=float, default=60, help="seconds of load per version (two slices)"
+        "--duration", type=float, default=60, help="seconds of load per version, all slices"
+    )
+    parser.add_argument(
+        "--slices", type=int, default=4, help="load slices per version (even: A B B A A B B A)"
     )
     parser.add_argument(
         "--rate", type=float, default=20, help="activations/s the load's students are imported for"
@@ -259,7 +301,9 @@ def main() -> None:
     if len(versions) != 2 or any(v not in KNOWN_VERSIONS for v in versions):
         parser.error(f"--versions: two of {', '.join(KNOWN_VERSIONS)}")
     base, other = versions
-    slice_seconds = args.duration / 2
+    if args.slices < 2 or args.slices % 2:
+        parser.error("--slices: an even number, 2 or more")
+    slice_seconds = args.duration / args.slices
 
     started_run = time.monotonic()
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -282,7 +326,7 @@ def main() -> None:
 
         tag = uuid.uuid4().hex[:4]
         calls_names = [f"a{tag}{n:05d}" for n in range(args.students)]
-        sequential_names = [f"s{tag}{n:05d}" for n in range(args.sequential + 6)]
+        sequential_names = [f"s{tag}{n:05d}" for n in range(args.sequential + WARM)]
         print("importing the same students into each ...", flush=True)
         pools: dict[str, Pool] = {}
         for version, stack in stacks.items():
@@ -297,11 +341,13 @@ def main() -> None:
         calls = interleaved_calls(stacks, calls_names, args.rounds)
 
         print(f"b. through the bridge, one at a time: {args.sequential} each ...", flush=True)
-        warm, measured = sequential_names[:6], sequential_names[6:]
+        warm, measured = sequential_names[:WARM], sequential_names[WARM:]
         sequential_bridge(stacks, warm)
+        before = server_cpu(stacks)
         sequential = sequential_bridge(stacks, measured)
+        sequential_cpu = cpu_since(stacks, before)
 
-        slices = [base, other, other, base]
+        slices = [base, other, other, base] * (args.slices // 2)
         print(
             f"b. load: {args.concurrency} at once, {slice_seconds:.0f} s slices "
             f"{' / '.join(slices)} ...",
@@ -316,7 +362,7 @@ def main() -> None:
             count, elapsed = len(run.latencies), run.elapsed
             load_slice(stacks[version], pools[version], args.concurrency, slice_seconds, run)
             per_slice.append((version, (len(run.latencies) - count) / (run.elapsed - elapsed)))
-            if n == 1:
+            if n == len(slices) // 2 - 1:
                 mid_conditions = conditions()
         for pool in pools.values():
             pool.join()
@@ -332,6 +378,12 @@ def main() -> None:
         f"   {args.rounds} rounds x {args.students} students, each student on both versions in turn"
     )
     report_calls(calls, base, other)
+    report_cpu(
+        {version: result.cpu for version, result in calls.items()},
+        args.rounds * args.students,
+        base,
+        other,
+    )
     print()
     print(f"b. step 1 -> mail through each version's bridge, one at a time (n={args.sequential})")
     for version in versions:
@@ -345,6 +397,7 @@ def main() -> None:
         f"  ratio    p50 {ratio(percentile(o, 50), percentile(b, 50))}       "
         f"p95 {ratio(percentile(o, 95), percentile(b, 95))}"
     )
+    report_cpu(sequential_cpu, args.sequential, base, other)
     print()
     print(f"b. load: {args.concurrency} students at once, slices {' / '.join(slices)}")
     rates: dict[str, float] = {}
