@@ -12,16 +12,21 @@ a. the admin calls of activation step 1 -> mail, with the bridge's own scoped se
    calls on one version then on the other, the order swapped every student; p50/p95 per
    call and version, and per round (the noise);
 b. step 1 -> mail through each version's bridge: one student at a time (alternating), then
-   `--concurrency` students at once in slices A / B / B / A (the same drift of the shared
-   machine for both): throughput, latency p50/p95, CPU per activation;
+   `--concurrency` students at once in `--slices` slices per version, A B B A A B B A (the
+   same drift of the shared machine for both): throughput, latency p50/p95, CPU per
+   activation, and each slice's throughput (the noise);
 c. the ratio of each figure, the other version over the first (the baseline).
 
-    .venv/bin/python bench/keycloak_versions.py [--versions 26.5.6,26.7.3] [--students 40]
-        [--rounds 3] [--sequential 40] [--concurrency 8] [--duration 60] [--rate 20]
-        [--database postgres|h2]
+The CPU seconds of each version's Keycloak and PostgreSQL over each phase, per unit of work,
+are printed too: on a machine that others load, they move less than the latencies do.
 
-Figures are printed, never asserted. The machine's conditions (cores, load average, the
-Java processes of others) are printed at the start and the end.
+    .venv/bin/python bench/keycloak_versions.py [--versions 26.5.6,26.7.3] [--students 40]
+        [--rounds 3] [--sequential 40] [--concurrency 8] [--duration 60] [--slices 4]
+        [--rate 20] [--database postgres|h2]
+
+About 7 minutes at the defaults (each Keycloak's start included). Figures are printed,
+never asserted. The machine's conditions (cores, load average, the Java processes of
+others) are printed at the start, in the middle of the load and at the end.
 """
 
 from __future__ import annotations
