@@ -5,9 +5,13 @@ Used by `make dev` and by the test session. Production runs the official image i
 
 Why 26.5.6: the newest patch release of the last 26.x line before 26.7, whose 26.7.1 and
 26.7.2 releases were reported 30-40x slower on admin calls (keycloak #52042, #51554,
-#51523). 26.5 has everything this project relies on: fine-grained admin permissions v2
-(26.2+), the UPDATE_EMAIL required action, the declarative user profile. See
-docs/keycloak.md for the measurements.
+#51523). 26.7.3 carries that fix but, measured side by side (bench/keycloak_versions.py),
+its search by username with the bridge's scoped account is about 1.25x slower and its
+throughput under load lower: not moved. 26.5 has everything this project relies on:
+fine-grained admin permissions v2 (26.2+), the UPDATE_EMAIL required action, the
+declarative user profile. See docs/keycloak.md for the measurements.
+
+UM_KEYCLOAK_VERSION runs another version of KNOWN_VERSIONS instead, for measurements.
 """
 
 from __future__ import annotations
