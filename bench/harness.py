@@ -93,10 +93,17 @@ class BenchStack:
 
 @contextlib.contextmanager
 def bench_stack(
-    bridge_env: dict[str, str] | None = None, database: str = "h2", theme_cache: bool = False
+    bridge_env: dict[str, str] | None = None,
+    database: str = "h2",
+    theme_cache: bool = False,
+    name: str = "bench-keycloak",
+    version: str | None = None,
 ) -> Iterator[BenchStack]:
+    """`name`: the instance's directory under var/ (stacks that run at once need their
+    own); `version`: a Keycloak of devstack.keycloak.KNOWN_VERSIONS (default: the selected
+    one, UM_KEYCLOAK_VERSION or the pin)."""
     mail_dir = Path(tempfile.mkdtemp(prefix="bench-mail-"))
-    private = private_keycloak("bench-keycloak", database)
+    private = private_keycloak(name, database, version=version)
     keycloak, values, bridge_url = private.keycloak, private.secrets, private.bridge_url
     bridge_port = private.bridge_port
     # Production caches the theme's templates; start-dev does not unless told.

@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 
 
 def cmd_keycloak_fetch(args: argparse.Namespace) -> int:
-    from devstack.keycloak import KEYCLOAK_VERSION, fetch_distribution
+    from devstack.keycloak import fetch_distribution, selected_version
 
     started = time.monotonic()
-    home = fetch_distribution()
-    print(f"Keycloak {KEYCLOAK_VERSION} ready at {home} ({time.monotonic() - started:.1f}s)")
+    version = selected_version()
+    home = fetch_distribution(version)
+    print(f"Keycloak {version} ready at {home} ({time.monotonic() - started:.1f}s)")
     return 0
 
 

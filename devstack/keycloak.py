@@ -5,9 +5,13 @@ Used by `make dev` and by the test session. Production runs the official image i
 
 Why 26.5.6: the newest patch release of the last 26.x line before 26.7, whose 26.7.1 and
 26.7.2 releases were reported 30-40x slower on admin calls (keycloak #52042, #51554,
-#51523). 26.5 has everything this project relies on: fine-grained admin permissions v2
-(26.2+), the UPDATE_EMAIL required action, the declarative user profile. See
-docs/keycloak.md for the measurements.
+#51523). 26.7.3 carries that fix but, measured side by side (bench/keycloak_versions.py),
+its search by username with the bridge's scoped account is about 1.25x slower and its
+throughput under load lower: not moved. 26.5 has everything this project relies on:
+fine-grained admin permissions v2 (26.2+), the UPDATE_EMAIL required action, the
+declarative user profile. See docs/keycloak.md for the measurements.
+
+UM_KEYCLOAK_VERSION runs another version of KNOWN_VERSIONS instead, for measurements.
 """
 
 from __future__ import annotations
@@ -35,6 +39,18 @@ KEYCLOAK_VERSION = "26.5.6"
 # SHA-256 of org.keycloak:keycloak-quarkus-dist:26.5.6:zip, recorded when the version was
 # pinned. Maven checks the repository's own SHA-1 (-C); this pins the bytes we reviewed.
 KEYCLOAK_SHA256 = "490189d9dff05272432d51f71a069462eeca97f2920a694d539a1e6c26a5a347"
+# The versions the dev tooling can run instead of the pin, for measurements
+# (UM_KEYCLOAK_VERSION, bench/keycloak_versions.py): each one's zip SHA-256, recorded after
+# Maven fetched it with -C (the repository's SHA-1 checked). Production runs the pin only.
+KNOWN_VERSIONS: Mapping[str, str] = {
+    KEYCLOAK_VERSION: KEYCLOAK_SHA256,
+    "26.7.3": "27a6535553c3cdcd083872ba40629efafb3475e3b758e0c6f691395561dd0f1f",
+}
+VERSION_VARIABLE = "UM_KEYCLOAK_VERSION"
+# In a distribution's home (the cache's and each instance's copy): the zip's SHA-256 on
+# the first line, the version on the second. A copy is the right one when its first line
+# is the one of the distribution the instance selects.
+VERIFIED_MARKER = ".um-verified"
 SUPPORTED_JDKS = (25, 21, 17)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -107,41 +123,88 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch_distribution(version: str = KEYCLOAK_VERSION, sha256: str = KEYCLOAK_SHA256) -> Path:
-    """Download (Maven), verify and unpack the distribution once; return its home."""
-    root = cache_dir()
-    home = root / f"keycloak-{version}"
-    if (home / ".um-verified").is_file():
-        return home
-    m2 = root / "m2"
-    zip_path = (
-        m2
+def selected_version(environ: Mapping[str, str] | None = None) -> str:
+    """The version the dev tooling runs: UM_KEYCLOAK_VERSION if set (one of
+    KNOWN_VERSIONS), else the pin."""
+    value = (os.environ if environ is None else environ).get(VERSION_VARIABLE, "").strip()
+    if not value:
+        return KEYCLOAK_VERSION
+    if value not in KNOWN_VERSIONS:
+        raise KeycloakRunnerError(
+            f"{VERSION_VARIABLE}={value!r} is not a known version ("
+            + ", ".join(KNOWN_VERSIONS)
+            + "): add it to KNOWN_VERSIONS in devstack/keycloak.py with its SHA-256"
+        )
+    return value
+
+
+def verified_sha256(home: Path) -> str | None:
+    """The zip SHA-256 that a distribution's home was unpacked from (its marker's first
+    line; markers written before the version was recorded have only that line)."""
+    try:
+        lines = (home / VERIFIED_MARKER).read_text().split()
+    except OSError:
+        return None
+    return lines[0] if lines else None
+
+
+def distribution_zip(version: str) -> Path:
+    """Where Maven puts the zip of `version` (the cache's own local repository)."""
+    return (
+        cache_dir()
+        / "m2"
         / "org"
         / "keycloak"
         / "keycloak-quarkus-dist"
         / version
         / f"keycloak-quarkus-dist-{version}.zip"
     )
-    if not zip_path.is_file():
-        mvn = shutil.which("mvn")
-        if not mvn:
-            raise KeycloakRunnerError("Maven (mvn) is missing; scripts/bootstrap installs it")
-        cmd = [
-            mvn,
-            "-B",
-            "-q",
-            "-C",
-            f"-Dmaven.repo.local={m2}",
-            "dependency:get",
-            f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{version}:zip",
-            "-Dtransitive=false",
-        ]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
-        if result.returncode != 0 or not zip_path.is_file():
-            raise KeycloakRunnerError(
-                f"Maven could not fetch keycloak-quarkus-dist {version}:\n"
-                + (result.stdout + result.stderr)[-2000:]
-            )
+
+
+def download_distribution(version: str) -> Path:
+    """The zip of `version` in the cache's Maven repository, fetched by Maven if missing
+    (`-C`: Maven fails on a SHA-1 that differs from the repository's). Not verified
+    against KNOWN_VERSIONS: fetch_distribution does that; this is also how a new version's
+    SHA-256 is taken before it is recorded."""
+    zip_path = distribution_zip(version)
+    if zip_path.is_file():
+        return zip_path
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise KeycloakRunnerError("Maven (mvn) is missing; scripts/bootstrap installs it")
+    cmd = [
+        mvn,
+        "-B",
+        "-q",
+        "-C",
+        f"-Dmaven.repo.local={cache_dir() / 'm2'}",
+        "dependency:get",
+        f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{version}:zip",
+        "-Dtransitive=false",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0 or not zip_path.is_file():
+        raise KeycloakRunnerError(
+            f"Maven could not fetch keycloak-quarkus-dist {version}:\n"
+            + (result.stdout + result.stderr)[-2000:]
+        )
+    return zip_path
+
+
+def fetch_distribution(version: str | None = None, sha256: str | None = None) -> Path:
+    """Download (Maven), verify and unpack the distribution once; return its home.
+    `version`: the selected one by default (selected_version); `sha256`: its entry in
+    KNOWN_VERSIONS by default."""
+    version = version or selected_version()
+    if sha256 is None:
+        if version not in KNOWN_VERSIONS:
+            raise KeycloakRunnerError(f"no recorded SHA-256 for Keycloak {version}")
+        sha256 = KNOWN_VERSIONS[version]
+    root = cache_dir()
+    home = root / f"keycloak-{version}"
+    if verified_sha256(home) == sha256:
+        return home
+    zip_path = download_distribution(version)
     actual = sha256_of(zip_path)
     if actual != sha256:
         zip_path.unlink()
@@ -156,7 +219,7 @@ def fetch_distribution(version: str = KEYCLOAK_VERSION, sha256: str = KEYCLOAK_S
     unpacked = staging / f"keycloak-{version}"
     for script in (unpacked / "bin").glob("*.sh"):
         script.chmod(0o755)
-    (unpacked / ".um-verified").write_text(actual + "\n")
+    (unpacked / VERIFIED_MARKER).write_text(f"{actual}\n{version}\n")
     shutil.rmtree(home, ignore_errors=True)
     unpacked.rename(home)
     shutil.rmtree(staging, ignore_errors=True)
@@ -231,6 +294,8 @@ class KeycloakInstance:
     # 127.0.0.1:cluster_port (jdbc-ping discovery through the shared database; failure
     # detection listens on cluster_port + 50000, so both must be free: devstack.ports).
     cluster_port: int | None = None
+    # The Keycloak version this instance runs: UM_KEYCLOAK_VERSION's, or the pin.
+    version: str = field(default_factory=selected_version)
     process: subprocess.Popen[bytes] | None = None
     java_major: int | None = None
     # Size of the log when the running process was started: what it wrote comes after.
@@ -280,11 +345,12 @@ class KeycloakInstance:
         return self.directory / "keycloak.log"
 
     def install(self, fresh: bool = False) -> None:
-        """Copy the distribution once, then (re)install the theme and the realm import."""
-        dist = fetch_distribution()
+        """Copy the distribution once, then (re)install the theme and the realm import.
+        A copy of another version (or of another zip) is replaced, data and build with it."""
+        dist = fetch_distribution(self.version)
         if fresh:
             shutil.rmtree(self.home / "data", ignore_errors=True)
-        if not (self.home / ".um-verified").is_file():
+        if verified_sha256(self.home) != verified_sha256(dist):
             shutil.rmtree(self.home, ignore_errors=True)
             self.directory.mkdir(parents=True, exist_ok=True)
             shutil.copytree(dist, self.home, symlinks=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from devstack.keycloak import REPO_ROOT, KeycloakInstance
+from devstack.keycloak import REPO_ROOT, KeycloakInstance, selected_version
 from devstack.ports import free_ports
 from devstack.postgres import PostgresInstance
 from devstack.tls import make_local_tls
@@ -40,7 +40,7 @@ class PrivateKeycloak:
 
     @property
     def description(self) -> str:
-        return f"{self.keycloak.mode} on {self.database}"
+        return f"{self.keycloak.version}, {self.keycloak.mode} on {self.database}"
 
     @property
     def database(self) -> str:
@@ -63,10 +63,13 @@ class PrivateKeycloak:
         return f"http://localhost:{self.bridge_port}"
 
 
-def private_keycloak(name: str, database: str = "h2", production: bool = False) -> PrivateKeycloak:
+def private_keycloak(
+    name: str, database: str = "h2", production: bool = False, version: str | None = None
+) -> PrivateKeycloak:
     """Installed with fresh data, not started. `database`: "h2" or "postgres".
     `production`: `kc.sh start` over HTTPS with a certificate of a fresh local CA, which the
-    caller's clients must trust (`keycloak.tls.trust_environment()`)."""
+    caller's clients must trust (`keycloak.tls.trust_environment()`). `version`: one of
+    devstack.keycloak.KNOWN_VERSIONS (default: UM_KEYCLOAK_VERSION's, else the pin)."""
     smtp_port, bridge_port, http_port, management_port, db_port = free_ports(5)
     values = {name: secrets.token_urlsafe(24) for name in CLIENT_SECRETS}
     postgres = None
@@ -92,6 +95,7 @@ def private_keycloak(name: str, database: str = "h2", production: bool = False) 
         admin_password=secrets.token_urlsafe(16),
         db_options=postgres.keycloak_options() if postgres else (),
         tls=make_local_tls(REPO_ROOT / "var" / name / "tls") if production else None,
+        version=version or selected_version(),
     )
     keycloak.install(fresh=True)
     return PrivateKeycloak(keycloak, values, smtp_port, bridge_port, postgres)
