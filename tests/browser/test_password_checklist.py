@@ -33,8 +33,13 @@ def test_checklist_reacts_as_you_type(
         rule(page, name).to_have_attribute("data-state", "todo")
     password = page.locator("#password-new")
 
+    status = page.locator("#um-checklist-status")
+    expect(status).to_have_attribute("aria-live", "polite")
+    expect(status).to_have_text("")
     password.fill("abcdefghi")  # too short (9)
     rule(page, "length").to_have_attribute("data-state", "ko")
+    # Announced to screen readers: how many rules hold (accents and refused characters).
+    expect(status).to_have_text("Règles respectées : 2 sur 5.")
     expect(page.locator("#um-strength-value")).to_have_text("Faible")
     password.fill("abcdefghij1")  # long enough, one digit only
     rule(page, "length").to_have_attribute("data-state", "ok")
@@ -68,6 +73,7 @@ def test_checklist_reacts_as_you_type(
     for name in ("length", "nonalpha", "accents", "refused", "confirm"):
         rule(page, name).to_have_attribute("data-state", "ok")
     expect(page.locator("#um-strength-value")).to_have_text("Fort")
+    expect(status).to_have_text("Règles respectées : 5 sur 5.")
     expect(page.locator("#um-refused-detail")).to_have_text("")
     shot("all-green")
 

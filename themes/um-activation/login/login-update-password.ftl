@@ -15,6 +15,7 @@
              data-strength-weak="${msg("um.password.strength.weak")}"
              data-strength-medium="${msg("um.password.strength.medium")}"
              data-strength-strong="${msg("um.password.strength.strong")}"
+             data-status="${msg("um.password.status")}"
              data-refused-accented="${msg("um.password.refused.accented")}"
              data-refused-char="${msg("um.password.refused.char")}"
              data-name-space="${msg("um.password.char.space")}"
@@ -31,6 +32,9 @@
                 <li id="um-rule-refused" data-state="todo">${msg("um.password.rule.refused")}</li>
                 <li id="um-rule-confirm" data-state="todo">${msg("um.password.rule.confirm")}</li>
             </ul>
+            <#-- The list changes as the student types; this line tells a screen reader how
+                 far along they are, once per change of that count, not at every key. -->
+            <p id="um-checklist-status" class="um-visually-hidden" role="status" aria-live="polite"></p>
             <p id="um-refused-detail" class="um-refused" role="status" aria-live="polite"></p>
             <p class="um-why">${msg("um.password.why")}</p>
         </div>

@@ -65,6 +65,17 @@
 
   function mark(id, ok, touched) {
     document.getElementById(id).dataset.state = !touched ? "todo" : ok ? "ok" : "ko";
+    return touched && ok;
+  }
+
+  var lastStatus = "";
+  function announce(met, total) {
+    var status = met === 0 && !password.value ? ""
+      : data.status.replace("{0}", met).replace("{1}", total);
+    if (status !== lastStatus) {  // a live region speaks on every change of its text
+      document.getElementById("um-checklist-status").textContent = status;
+      lastStatus = status;
+    }
   }
 
   function strength(value, result) {
@@ -83,11 +94,14 @@
     var value = password.value;
     var touched = value.length > 0;
     var result = check(value);
-    mark("um-rule-length", result.length, touched);
-    mark("um-rule-nonalpha", result.nonalpha, touched);
-    mark("um-rule-accents", result.accents, touched);
-    mark("um-rule-refused", result.refused, touched);
-    mark("um-rule-confirm", touched && confirm.value === value, confirm.value.length > 0);
+    var met = [
+      mark("um-rule-length", result.length, touched),
+      mark("um-rule-nonalpha", result.nonalpha, touched),
+      mark("um-rule-accents", result.accents, touched),
+      mark("um-rule-refused", result.refused, touched),
+      mark("um-rule-confirm", touched && confirm.value === value, confirm.value.length > 0)
+    ].filter(Boolean).length;
+    announce(met, 5);
     document.getElementById("um-refused-detail").textContent =
       result.firstRefused ? describe(result.firstRefused) : "";
     strength(value, result);
