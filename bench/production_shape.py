@@ -95,18 +95,7 @@ class AdminAuth(httpx.Auth):
         self.expires = 0.0
 
     def fetch(self) -> None:
-        answer = httpx.post(
-            f"{self.shape.internal_url}/realms/master/protocol/openid-connect/token",
-            data={
-                "grant_type": "password",
-                "client_id": "admin-cli",
-                "username": self.shape.values["KC_BOOTSTRAP_ADMIN_USERNAME"],
-                "password": self.shape.values["KC_BOOTSTRAP_ADMIN_PASSWORD"],
-            },
-            timeout=60,
-        )
-        answer.raise_for_status()
-        self.token = answer.json()["access_token"]
+        self.token = self.shape.admin_token()
         self.expires = time.monotonic() + 45
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
