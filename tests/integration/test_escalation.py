@@ -26,6 +26,7 @@ from bridge.gateway.keycloak.realm_setup import RealmSetup
 from tests.helpers.browserless import browser, submit_login
 from tests.helpers.console import console_login
 from tests.helpers.report import report
+from tests.helpers.tokens import service_token
 from tests.integration.test_sessions_and_privileges import staff_token
 
 DOCS = Path(__file__).parents[2] / "docs" / "security.md"
@@ -150,19 +151,6 @@ def _attempt(
     raise AssertionError(attempt)
 
 
-def _service_token(stack: Any, client_id: str, secret_name: str) -> str:
-    answer = httpx.post(
-        f"{stack.realm_url}/protocol/openid-connect/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": stack.secrets[secret_name],
-        },
-    )
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["access_token"])
-
-
 def _relying_app_token(stack: Any, user: dict[str, Any]) -> str:
     """The access token a relying app (the portal client) receives for `user`."""
     rp = OAuth2Session(
@@ -223,11 +211,11 @@ def targets(stack: Any, admin: httpx.Client, make_user: Any) -> Iterator[Targets
 
 def _token(credential: str, stack: Any, bridge: Any, make_user: Any) -> str:
     if credential == "bridge secret":
-        return _service_token(stack, "bridge", "UM_BRIDGE_CLIENT_SECRET")
+        return service_token(stack, "bridge", "UM_BRIDGE_CLIENT_SECRET")
     if credential == "console secret":
-        return _service_token(stack, "bridge-console", "UM_CONSOLE_CLIENT_SECRET")
+        return service_token(stack, "bridge-console", "UM_CONSOLE_CLIENT_SECRET")
     if credential == "provisioning secret":
-        return _service_token(stack, "provisioning", "UM_PROVISIONING_CLIENT_SECRET")
+        return service_token(stack, "provisioning", "UM_PROVISIONING_CLIENT_SECRET")
     if credential == "staff token (console)":
         staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
         with browser() as client:

@@ -25,6 +25,7 @@ from bridge.jobs.provision import provision
 from bridge.jobs.provision_state import ProvisionState, StateError
 from bridge.jobs.sis_reader import ExportError
 from tests.helpers.keycloak_pages import signs_in
+from tests.helpers.tokens import service_admin
 
 pytestmark = pytest.mark.anyio
 TODAY = dt.date(2026, 11, 21)
@@ -708,17 +709,7 @@ def test_cli_exits_1_on_rows_for_the_registrar(
 def provisioning_client(stack: Any) -> httpx.Client:
     """The admin API as the provisioning client's own service account: what a leaked
     UM_PROVISIONING_CLIENT_SECRET gives."""
-    token = httpx.post(
-        f"{stack.realm_url}/protocol/openid-connect/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": "provisioning",
-            "client_secret": stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
-        },
-    ).json()["access_token"]
-    return httpx.Client(
-        base_url=f"{stack.url}/admin/realms/um", headers={"Authorization": f"Bearer {token}"}
-    )
+    return service_admin(stack, "provisioning", "UM_PROVISIONING_CLIENT_SECRET")
 
 
 def test_the_provisioning_secret_creates_students_and_nothing_else(

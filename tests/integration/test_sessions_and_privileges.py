@@ -19,6 +19,7 @@ from bridge.web.console.session import COOKIE, SessionBox
 from tests.helpers.browserless import browser, submit_login
 from tests.helpers.console import console_login
 from tests.helpers.forms import csrf_token
+from tests.helpers.tokens import service_admin
 
 HOSTILE_NEXT = (
     "https://evil.example/",
@@ -183,17 +184,7 @@ def test_the_bridge_secret_reaches_students_only(
     """What a leaked UM_BRIDGE_CLIENT_SECRET can do, asked of Keycloak itself with the
     bridge's client-credentials token: find, read and update students; nothing about
     anyone else, no group or role, no realm setting (issue 15)."""
-    token = httpx.post(
-        f"{stack.realm_url}/protocol/openid-connect/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": "bridge",
-            "client_secret": stack.secrets["UM_BRIDGE_CLIENT_SECRET"],
-        },
-    ).json()["access_token"]
-    bridge = httpx.Client(
-        base_url=f"{stack.url}/admin/realms/um", headers={"Authorization": f"Bearer {token}"}
-    )
+    bridge = service_admin(stack, "bridge", "UM_BRIDGE_CLIENT_SECRET")
     student = make_user(password=None)
     staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
     staff_group = admin.get("/group-by-path/staff").json()["id"]
