@@ -69,6 +69,18 @@ def _strong_secret(name: str, value: str) -> str:
     return value
 
 
+def _university_domains(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The university's own mail domains, its main one first (UM_UNIVERSITY_DOMAINS)."""
+    domains = tuple(
+        d.strip().lower()
+        for d in _get(env, "UM_UNIVERSITY_DOMAINS", "umontpellier.fr").split(",")
+        if d.strip()
+    )
+    if not domains:
+        raise SettingsError("UM_UNIVERSITY_DOMAINS names no domain")
+    return domains
+
+
 def _get(env: Mapping[str, str], name: str, default: str) -> str:
     """An unset and an empty variable both mean the default (compose passes empties)."""
     return env.get(name) or default
@@ -280,11 +292,7 @@ class Settings:
             portal_url=portal_url,
             action_client_id=action_client_id,
             action_redirect_uri=action_redirect_uri,
-            university_domains=tuple(
-                d.strip().lower()
-                for d in _get(env, "UM_UNIVERSITY_DOMAINS", "umontpellier.fr").split(",")
-                if d.strip()
-            ),
+            university_domains=_university_domains(env),
             limits=limits,
             address_limit=address_limit,
             charter=_flag(env.get("UM_CHARTER")),
@@ -317,6 +325,9 @@ class JobSettings:
     # The store the bridge's replicas share (UM_REDIS_URL): the jobs' writes to an account
     # take turns with theirs (Gateway.serialize_writes). Unset: no turns taken.
     redis_url: str | None = None
+    # eduPersonPrincipalName's scope: the first of UM_UNIVERSITY_DOMAINS, the university's
+    # own domain (bridge.domain.supann).
+    principal_scope: str = "umontpellier.fr"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
@@ -336,6 +347,7 @@ class JobSettings:
             provision_state=Path(state) if state else None,
             sis_export=Path(export) if export else None,
             redis_url=env.get("UM_REDIS_URL") or None,
+            principal_scope=_university_domains(env)[0],
         )
 
 
