@@ -110,7 +110,6 @@ def test_empty_variables_mean_the_default() -> None:
     assert settings.realm == "um"
 
 
-
 def test_the_desk_is_seed_004s_by_default_and_configurable() -> None:
     settings = Settings.from_env({**REQUIRED, "UM_DESK_NAME": "", "UM_DESK_NOTE": ""})
     assert settings.desk_name == "l'espace numérique (K103)"

@@ -158,7 +158,7 @@ async def it_account(request: Request) -> Response:
 
 
 async def it_account_password(request: Request) -> Response:
-    """"Changer votre mot de passe": the same application-initiated action as the portal's
+    """ "Changer votre mot de passe": the same application-initiated action as the portal's
     own button (change_password), back to Compte informatique afterwards."""
     if request.session.get(SESSION_KEY):
         request.session[RETURN_KEY] = "it_account"
