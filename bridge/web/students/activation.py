@@ -1,7 +1,8 @@
 """Activation wizard, seed 000 steps 1 to 5.
 
 Step 1 identifier -> step 2 automatic branch -> step 3 mail (3-1 resend) or step 4 INE
--> 4-1 rescue email -> step 5 mail. The steps' business is in bridge.flows; this module
+-> 4-1 rescue email -> step 5 mail; at step 4, an account with no INE on file goes to the
+desk (docs/activation.md). The steps' business is in bridge.flows; this module
 reads the forms, keeps the wizard's state (students/wizard.py) and answers each outcome.
 """
 
