@@ -18,8 +18,11 @@ def deployment_words(request: Request) -> dict[str, str]:
     settings = request.app.state.settings
     return {
         "university_name": i18n.gettext(settings.university_name),
+        "desk_name": i18n.gettext(settings.desk_name),
         "desk_room": i18n.gettext(settings.desk_room),
         "desk_hours": i18n.gettext(settings.desk_hours),
+        # gettext("") would be the catalogue's header: no note stays no note.
+        "desk_note": i18n.gettext(settings.desk_note) if settings.desk_note else "",
     }
 
 

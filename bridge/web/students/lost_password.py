@@ -61,9 +61,9 @@ NOTICES = {
             "Une demande de nouveau mot de passe a été faite pour le compte informatique "
             "associé à cette adresse.\n\n"
             "Cette adresse mail de secours n'a pas encore été vérifiée : aucun lien ne peut "
-            "y être envoyé. Présentez-vous à l'accueil, %(desk_room)s (%(desk_hours)s), "
-            "muni(e) de votre carte d'étudiant : le personnel vérifiera votre identité et "
-            "réinitialisera votre compte. Vous pouvez aussi utiliser le formulaire "
+            "y être envoyé. Adressez-vous au personnel de %(desk_name)s, en %(desk_room)s "
+            "(%(desk_hours)s), muni(e) de votre carte étudiant : il vérifiera votre identité "
+            "et réinitialisera votre compte. Vous pouvez aussi utiliser le formulaire "
             "d'assistance : %(support_url)s\n\n"
             "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n"
         ),
@@ -96,6 +96,7 @@ class MailedNotices:
         subject, body = NOTICES[notice]
         values = {
             "username": account.username,
+            "desk_name": gettext(self.settings.desk_name),
             "desk_room": gettext(self.settings.desk_room),
             "desk_hours": gettext(self.settings.desk_hours),
             "support_url": self.settings.support_url,

@@ -18,8 +18,8 @@ REPLACED_BODY = N_(
     "par %(masked)s. Cette adresse-ci ne recevra plus les liens d'activation ni ceux de mot "
     "de passe perdu.\n\n"
     "Si vous êtes à l'origine de ce changement, vous n'avez rien à faire.\n\n"
-    "Sinon, présentez-vous à l'accueil (%(desk_room)s, %(desk_hours)s) muni(e) de votre "
-    "carte d'étudiant ou d'une pièce d'identité.\n\n"
+    "Sinon, adressez-vous au personnel de %(desk_name)s, en %(desk_room)s (%(desk_hours)s), "
+    "muni(e) de votre carte étudiant ou d'une pièce d'identité.\n\n"
     "%(university)s\n"
 )
 
@@ -37,6 +37,7 @@ class MailedNotices:
         values = {
             "username": account.username,
             "masked": mask_email(new),
+            "desk_name": gettext(self.settings.desk_name),
             "desk_room": gettext(self.settings.desk_room),
             "desk_hours": gettext(self.settings.desk_hours),
             "university": gettext(self.settings.university_name),
