@@ -55,7 +55,7 @@ ERRORS = {
 # The notices: plain text, no link, nothing but what the owner of the address needs.
 NOTICES = {
     Notice.SEE_THE_DESK: (
-        N_("Mot de passe oublié : rendez-vous à l'accueil"),
+        N_("Mot de passe oublié : vérification de votre identité sur place"),
         N_(
             "Bonjour,\n\n"
             "Une demande de nouveau mot de passe a été faite pour le compte informatique "
