@@ -130,6 +130,7 @@ def account_from_representation(rep: Representation, *, has_password: bool = Fal
         valid_until=_date(get(rep, "valid_until")),
         required_actions=required_actions_of(rep.get("requiredActions") or ()),
         has_password=has_password,
+        locale=get(rep, "locale") or None,
     )
 
 
