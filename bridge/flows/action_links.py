@@ -108,7 +108,9 @@ async def send_action_link(
         if isinstance(reserved, Limited):
             return reserved
         reservation = reserved
-    failed = await mail_under(reservation, policy, _in_language(sender, account, purpose, policy, now))
+    failed = await mail_under(
+        reservation, policy, _in_language(sender, account, purpose, policy, now)
+    )
     if failed:
         return failed
     return Sent(mask_email(account.rescue_email or ""), end_of_day(now))
