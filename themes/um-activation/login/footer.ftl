@@ -7,7 +7,7 @@
      Keycloak's language cookie lives on Keycloak's host, which the bridge cannot read. -->
 <#assign umLang = "">
 <#if locale?? && locale.currentLanguageTag??>
-  <#assign umLang = "?lang=" + locale.currentLanguageTag?url>
+  <#assign umLang = "?lang=" + locale.currentLanguageTag?url('UTF-8')>
 </#if>
 <nav id="um-footer" class="um-footer" aria-label="${msg("um.footer.label")}">
   <ul>
