@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bridge.domain.accounts import Account, RequiredAction, mask_email
 from bridge.domain.deadlines import end_of_day, seconds_until_end_of_day
-from bridge.domain.errors import Conflict, ServiceUnavailable
+from bridge.domain.errors import Conflict, NotAllowed, Rejected, ServiceUnavailable
 from bridge.domain.ratelimits import Limits
 from bridge.flows.counters import CounterStore
 from bridge.flows.limits import Reservation, release, reserve_mail
@@ -125,12 +125,13 @@ async def _in_language(
 ) -> None:
     """The mail, in the reader's language: Keycloak writes it (and the pages its link
     opens) in the account's. A refused language write still lets the mail go, in the
-    account's previous language: a mail in the other language beats none."""
+    account's previous language: a mail in the other language beats none. An outage
+    stops both (ServiceUnavailable: nothing sent, nothing counted)."""
     if policy.locale and policy.locale != account.locale:
         try:
             await sender.set_locale(account, policy.locale)
-        except Conflict:
-            log.warning("the account's language could not be written: the mail goes anyway")
+        except (Conflict, Rejected, NotAllowed) as error:
+            log.warning("the account's language was not written (%s): the mail goes anyway", error)
     await sender.send_action_mail(
         account,
         policy.actions(purpose),

@@ -20,8 +20,10 @@ def choose_english_on_keycloak(page: Page) -> None:
     a theme that shows links instead gets its "English" link clicked."""
     menu = page.locator("#login-select-toggle")
     if menu.count() and menu.evaluate("e => e.tagName") == "SELECT":
+        # Its options' values are the same page with kc_locale=<tag>.
+        english = menu.locator("option[value*='kc_locale=en']")
         with page.expect_navigation():
-            menu.select_option(label="English")
+            menu.select_option(value=english.get_attribute("value"))
         return
     if menu.count():
         menu.click()

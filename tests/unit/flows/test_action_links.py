@@ -11,7 +11,7 @@ import pytest
 
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.deadlines import PARIS
-from bridge.domain.errors import ServiceUnavailable
+from bridge.domain.errors import Rejected, ServiceUnavailable
 from bridge.domain.ratelimits import Limits
 from bridge.flows.action_links import LinkPolicy, LinkPurpose, send_action_link
 from bridge.flows.counters import MemoryCounters
@@ -238,3 +238,16 @@ async def test_a_language_write_that_fails_for_an_outage_sends_nothing_and_count
     assert isinstance(outcome, Unavailable)
     assert gateway.mails == []
     assert await links.counters.count(mails_today_key("u1", NOW)) == 0
+
+
+async def test_a_refused_language_write_still_sends_the_mail() -> None:
+    class Refusing(MemoryGateway):
+        async def set_locale(self, account: Account, locale: str) -> None:
+            raise Rejected("error-user-attribute-read-only")
+
+    gateway = Refusing()
+    account = gateway.add(student())
+    links = dataclasses.replace(policy(), locale="en")
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, NOW)
+    assert isinstance(outcome, Sent)
+    assert len(gateway.mails) == 1
