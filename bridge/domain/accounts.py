@@ -67,6 +67,9 @@ class Account:
     # When the last action mail left (admin-only; what staff see). The limits' counters
     # are not the account's: bridge.flows.limits.
     last_mail_at: dt.datetime | None = None
+    # The account's language ("fr", "en"), which Keycloak's mails and pages follow; None
+    # when it has none (the realm's default, French).
+    locale: str | None = None
     # The one-time INE proof pending on the account (its digest), see bridge.domain.activation
 
     @property

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from bridge import i18n
+from bridge.web.locales import choice_of, switch_links
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -31,6 +32,7 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR), context_processors=[deployment_words])
     # Every sentence of the templates comes from the message catalogue ({% trans %}, _()).
     i18n.install(templates.env)
+    templates.env.globals["language_links"] = switch_links
     return templates
 
 
@@ -38,4 +40,7 @@ def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
     templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, context or {}, status_code=status_code)
+    # In the reader's language even where the page is made outside the locale middleware
+    # (Starlette's 500 handler).
+    with i18n.use_locale(choice_of(request).locale):
+        return templates.TemplateResponse(request, name, context or {}, status_code=status_code)

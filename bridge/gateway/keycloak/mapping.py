@@ -134,6 +134,7 @@ def account_from_representation(rep: Representation, *, has_password: bool = Fal
         primary_affiliation=get(rep, "primary_affiliation"),
         required_actions=required_actions_of(rep.get("requiredActions") or ()),
         has_password=has_password,
+        locale=get(rep, "locale") or None,
     )
 
 

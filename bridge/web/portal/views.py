@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bridge.domain.accounts import RequiredAction
 from bridge.gateway.keycloak.oidc import action_status, application_initiated
-from bridge.i18n import N_, gettext
+from bridge.i18n import N_, current_locale, gettext
 from bridge.settings import Settings
 from bridge.web.csrf import require_csrf
 from bridge.web.oidc import oidc_client
@@ -51,10 +51,19 @@ async def portal(request: Request) -> Response:
     return render(request, "portal.html", {"user": user, "notice": notice})
 
 
+def locale_hints(request: Request) -> dict[str, str]:
+    """Keycloak's pages in the language of the page the student came from: `ui_locales`
+    (OpenID Connect's hint; below the account's own language once Keycloak knows it).
+    Keycloak's own cookie lives on its host, which the bridge cannot write."""
+    return {"ui_locales": current_locale()}
+
+
 async def login(request: Request) -> Response:
     settings = settings_of(request)
     redirect_uri = f"{settings.public_url}/portal/callback"
-    response: Response = await _client(request).authorize_redirect(request, redirect_uri)
+    response: Response = await _client(request).authorize_redirect(
+        request, redirect_uri, **locale_hints(request)
+    )
     return response
 
 
@@ -66,7 +75,10 @@ async def change_password(request: Request) -> Response:
     settings = settings_of(request)
     redirect_uri = f"{settings.public_url}/portal/callback"
     response: Response = await _client(request).authorize_redirect(
-        request, redirect_uri, **application_initiated(RequiredAction.SET_PASSWORD)
+        request,
+        redirect_uri,
+        **application_initiated(RequiredAction.SET_PASSWORD),
+        **locale_hints(request),
     )
     return response
 

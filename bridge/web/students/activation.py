@@ -26,6 +26,7 @@ from bridge.flows.rescue_email import (
 )
 from bridge.i18n import N_, gettext
 from bridge.web.answers import limit_page, unavailable
+from bridge.web.locales import adopt_account_locale, forget_account_locale
 from bridge.web.metrics import metrics_of
 from bridge.web.requests import (
     client_address,
@@ -133,6 +134,7 @@ async def _send_mail(request: Request, wizard: Wizard, account: Account, step: s
 async def identifier(request: Request) -> Response:
     if request.method == "GET":
         forget(request.session)
+        forget_account_locale(request)
         return await render_form(request, "activation_identifier.html")
     form = await posted_form(request, RESTART)
     if isinstance(form, Response):
@@ -153,6 +155,7 @@ async def identifier(request: Request) -> Response:
     if account is None:
         lookups.labels("unknown").inc()
         return render(request, "activation_unknown.html", {"username": username}, status_code=404)
+    adopt_account_locale(request, account.locale)
     branch = branch_for(account)
     lookups.labels(branch.value).inc()
     if branch is Branch.EXPIRED:
