@@ -202,6 +202,15 @@ async def test_the_switch_keeps_only_safe_query_parameters(client: httpx.AsyncCl
     }
 
 
+async def test_the_switch_never_links_to_another_site(client: httpx.AsyncClient) -> None:
+    for path in ("//evil.example/x", "///evil.example", "/\\evil.example"):
+        page = await client.get(f"http://t{path}")
+        links = dict(re.findall(r'id="um-lang-(\w+)" href="([^"]*)"', page.text))
+        assert links, page.text[:300]
+        for href in links.values():
+            assert href.startswith("/") and not href.startswith(("//", "/\\")), (path, href)
+
+
 # --- dates and times -----------------------------------------------------------------------
 
 LAST_MINUTE = dt.datetime(2026, 12, 31, 22, 59, 30, tzinfo=dt.UTC)  # 23:59:30 in Paris
