@@ -131,9 +131,9 @@ def switch_links(request: Request) -> list[dict[str, Any]]:
     """The language switch: the same page in each language. A page answering a form (a
     POST) links to the form's page, which is the same path whenever the route shows it on
     GET; otherwise to the home page (a link never posts a form again)."""
-    # One leading slash: a path such as "//evil.example/" (a 404 page shows the switch
-    # too) would otherwise be a link to another site.
-    path = "/" + request.url.path.lstrip("/") if _shown_on_get(request) else "/"
+    # One leading slash: a path such as "//evil.example/" or "/\\evil.example" (browsers
+    # read both as another site) on a 404 page, which shows the switch too.
+    path = "/" + request.url.path.lstrip("/\\") if _shown_on_get(request) else "/"
     kept = [(k, v[:100]) for k, v in request.query_params.multi_items() if k in KEPT_QUERY]
     current = i18n.current_locale()
     return [
