@@ -190,12 +190,17 @@ def test_activation_with_the_charter_then_the_portal(
     page.fill("#username", student["username"])
     page.fill("#password", "not-the-password")
     page.click("#kc-login")
-    expect(page.locator("#input-error")).to_be_visible()
+    expect(page.locator("#input-error-username")).to_be_visible()
     walk.check("Keycloak: login, error")
     page.fill("#password", NEW_PASSWORD)
     page.click("#kc-login")
     expect(page.locator("#um-portal-username")).to_have_text(student["username"])
     walk.check("portal, signed in")
+    page.click("#um-portal-change-password")  # Keycloak's page, as an app-initiated action
+    expect(page.locator("#kc-cancel")).to_be_visible()
+    walk.check("Keycloak: new password, from the portal")
+    page.click("#kc-cancel")
+    expect(page.locator("#um-portal")).to_be_visible()
 
     # The same identifier again, from a signed-in browser: the account is active now.
     page.goto(f"{url}/activation")
@@ -381,5 +386,3 @@ def test_the_audit_finds_what_it_should(chromium: Browser) -> None:
     finally:
         context.close()
     assert {"label", "image-alt", "color-contrast"} <= rules, rules
-
-

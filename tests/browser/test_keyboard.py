@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.helpers.mailbox import action_link, wait_for_mails
+from tests.helpers.totp import fresh_code
 
 NEW_PASSWORD = "Garrigue-Pic-61"
 MAX_STOPS = 60  # far more than any of these pages has: reaching it means a trap
@@ -27,7 +28,8 @@ FOCUSED = """() => {
   const style = getComputedStyle(el);
   const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
   return {
-    what: `${el.tagName.toLowerCase()}#${el.id} ${(el.innerText || el.name || "").trim().slice(0, 30)}`,
+    what: `${el.tagName.toLowerCase()}#${el.id} `
+      + (el.innerText || el.name || "").trim().slice(0, 30),
     visible: el.checkVisibility({opacityProperty: true, visibilityProperty: true})
       && box.width > 0 && box.height > 0,
     onScreen: box.bottom > 0 && box.right > 0 && box.top < innerHeight && box.left < innerWidth,
@@ -40,7 +42,7 @@ FOCUSED = """() => {
 class Stop:
     what: str
     visible: bool
-    onScreen: bool  # noqa: N815 - the name the script gives
+    onScreen: bool
     indicator: bool
 
 
@@ -74,7 +76,7 @@ def tour(page: Page, main_action: str, where: str) -> list[str]:
         stops.append(stop.what)
         reached = reached or matches(page, main_action)
     else:
-        pytest.fail(f"{where}: {MAX_STOPS} Tab stops without leaving the page: {stops[-5:]}")
+        raise AssertionError(f"{where}: {MAX_STOPS} Tab stops, still on the page: {stops[-5:]}")
     assert stops, f"{where}: nothing takes the focus"
     assert reached, f"{where}: Tab never reaches {main_action} ({stops})"
     page.keyboard.press("Shift+Tab")
@@ -95,7 +97,7 @@ def tab_to(page: Page, selector: str, where: str, backwards: bool = False) -> No
         stop = focused(page)
         if stop is not None:
             assert_shown(stop, where)
-    pytest.fail(f"{where}: {selector} never takes the focus")
+    raise AssertionError(f"{where}: {selector} never takes the focus")
 
 
 def retype(page: Page, text: str) -> None:
@@ -113,9 +115,9 @@ def error_summary_takes_the_focus_then_gives_it_to(page: Page, field: str, where
     expect(page.locator(f"#{field}")).to_have_attribute("aria-invalid", "true")
     described = page.locator(f"#{field}").get_attribute("aria-describedby") or ""
     message = page.locator("#um-error-summary a").inner_text()
-    assert any(
-        page.locator(f"#{name}").inner_text() == message for name in described.split()
-    ), f"{where}: {field}'s aria-describedby ({described}) does not name its message"
+    assert any(page.locator(f"#{name}").inner_text() == message for name in described.split()), (
+        f"{where}: {field}'s aria-describedby ({described}) does not name its message"
+    )
     page.keyboard.press("Tab")
     assert matches(page, f"#um-error-summary a[href='#{field}']"), focused(page)
     page.keyboard.press("Enter")
@@ -233,3 +235,54 @@ def test_the_other_error_summaries(bridge: Any, make_user: Any, keyboard_page: P
     retype(page, "perso@umontpellier.fr")
     page.keyboard.press("Enter")
     error_summary_takes_the_focus_then_gives_it_to(page, "email", "rescue email")
+
+
+def test_the_console_error_summaries(bridge: Any, make_user: Any, keyboard_page: Page) -> None:
+    """The staff console's forms: the search, and an action's confirmation."""
+    page = keyboard_page
+    staff = make_user(groups=("/staff",), password="Staff-pass-2026!")
+    student = make_user()
+    page.goto(f"{bridge.url}/console")
+    page.fill("#username", staff["username"])
+    page.fill("#password", staff["password"])
+    page.click("#kc-login")
+    page.fill("#otp", fresh_code(staff["otp_secret"]))
+    page.click("#kc-login")
+    expect(page.locator("#q")).to_be_focused()
+    page.select_option("#by", "ine")
+    page.locator("#q").focus()
+    page.keyboard.type("pas-un-ine")
+    page.keyboard.press("Enter")
+    error_summary_takes_the_focus_then_gives_it_to(page, "q", "console search")
+
+    page.goto(f"{bridge.url}/console/accounts/{student['id']}/actions/set-rescue-email")
+    tab_to(page, "#email", "console confirm")
+    page.keyboard.type("perso@example.net")
+    page.keyboard.press("Tab")
+    page.keyboard.type("autre@example.net")
+    page.keyboard.press("Enter")
+    error_summary_takes_the_focus_then_gives_it_to(page, "email_confirm", "console confirm")
+
+
+def test_the_checks_find_what_they_should(chromium: Browser) -> None:
+    """So that a passing walk means something: a focus ring taken away, and a field that
+    keeps the focus on Tab, both fail the checks."""
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.set_content(
+            '<html lang="fr"><body><a href="#x" id="a">lien</a>'
+            '<button id="b" style="outline:none;box-shadow:none">OK</button></body></html>'
+        )
+        with pytest.raises(AssertionError, match="no focus indicator"):
+            tour(page, "#b", "no ring")
+        page.set_content(
+            '<html lang="fr"><body><input id="trap"><button id="b">OK</button>'
+            "<script>document.getElementById('trap').addEventListener('keydown', e => {"
+            " if (e.key === 'Tab') e.preventDefault(); });</script></body></html>"
+        )
+        page.focus("#trap")
+        with pytest.raises(AssertionError, match="never takes the focus"):
+            tab_to(page, "#b", "trap")
+    finally:
+        context.close()
