@@ -215,6 +215,8 @@ def _confirm_page(
             "action": action.value,
             "action_words": gettext(words.LABELS[action]),
             "error": gettext(words.ERRORS[error]) if error else None,
+            # which field the error summary links to (console/confirm.html)
+            "error_code": error,
             "values": values or {},
         },
         status_code=400 if error else 200,
