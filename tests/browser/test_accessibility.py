@@ -12,6 +12,8 @@ page's own `lang` so that a reader sees which."""
 from __future__ import annotations
 
 import dataclasses
+import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.browser.conftest import ARTIFACTS
 from tests.helpers.axe import Violation, audit, blocking
 from tests.helpers.mailbox import action_link, wait_for_mails
 from tests.helpers.report import report
@@ -54,7 +57,20 @@ class Audit:
             f"{len(serious)} serious/critical, {len(found)} in all"
         )
         self.failures += [f"{name} ({self.lang}, {self.viewport}): {v}" for v in serious]
+        # Every page in the walk's language: the bridge's, Keycloak's and the mails.
+        if lang.split("-")[0] != self.lang:
+            self.failures.append(f"{name} ({self.lang}, {self.viewport}): lang={lang}")
+        self.screenshot(name, page)
         return found
+
+    def screenshot(self, name: str, page: Page) -> None:
+        """test-artifacts/accessibility/<lang>-<viewport>/NN-<page>.png: each page as the
+        audit saw it, in both languages."""
+        folder = ARTIFACTS / "accessibility" / f"{self.lang}-{self.viewport}"
+        folder.mkdir(parents=True, exist_ok=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
+        number = len(list(folder.glob("*.png"))) + 1
+        page.screenshot(path=str(folder / f"{number:03d}-{slug}.png"), full_page=True)
 
     def mail(self, name: str, message: EmailMessage) -> None:
         """The mail's HTML part, as a mail client that renders HTML shows it."""
@@ -73,7 +89,8 @@ class Audit:
 
 @pytest.fixture(scope="module", autouse=True)
 def duration() -> Iterator[None]:
-    """How long the whole audit takes (printed, never asserted)."""
+    """How long the whole audit takes (printed, never asserted); this run's screenshots only."""
+    shutil.rmtree(ARTIFACTS / "accessibility", ignore_errors=True)
     started = time.monotonic()
     yield
     report(f"accessibility: the module ran in {time.monotonic() - started:.0f}s")
