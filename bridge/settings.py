@@ -3,10 +3,10 @@ environment in `bridge`.
 
 One section per part of the runtime, each with its own `from_env(environ=None)` that
 demands only the secrets that part needs: `Settings` (the web bridge), `JobSettings` (the
-jobs, as the `provisioning` client), `AdminSettings` (`bridge realm console-permissions`,
-as a Keycloak administrator), `SmtpSettings` (`bridge remind`'s relay). Secrets come from
-the environment only; nothing here has a secret default. An unset and an empty variable
-both mean the default.
+jobs, as the `provisioning` client), `AdminSettings` (`bridge realm setup`, as a Keycloak
+administrator), `SmtpSettings` (`bridge remind`'s relay). Secrets come from the
+environment only; nothing here has a secret default. An unset and an empty variable both
+mean the default.
 """
 
 from __future__ import annotations
@@ -35,6 +35,19 @@ DESK_HOURS = N_("du lundi au vendredi, de 9h à 17h")
 
 class SettingsError(RuntimeError):
     pass
+
+
+def university_domains_from(env: Mapping[str, str]) -> tuple[str, ...]:
+    """UM_UNIVERSITY_DOMAINS: refused as rescue addresses, by the bridge and by Keycloak."""
+    return tuple(
+        d.strip().lower()
+        for d in _get(env, "UM_UNIVERSITY_DOMAINS", "umontpellier.fr").split(",")
+        if d.strip()
+    )
+
+
+def theme_dir_from(env: Mapping[str, str]) -> Path:
+    return Path(_get(env, "UM_THEME_DIR", str(REPO_ROOT / "themes" / "um-activation")))
 
 
 # What a cookie key must have (UM_SESSION_SECRET, UM_CONSOLE_SESSION_SECRET): README.md.
@@ -268,7 +281,7 @@ class Settings:
             public_url=public_url,
             session_secret=session_secret,
             university_name=_get(env, "UM_UNIVERSITY_NAME", UNIVERSITY_NAME),
-            theme_dir=Path(_get(env, "UM_THEME_DIR", str(REPO_ROOT / "themes" / "um-activation"))),
+            theme_dir=theme_dir_from(env),
             support_url=_get(env, "UM_SUPPORT_URL", "https://assistance.umontpellier.example/"),
             dev_mode=dev_mode,
             # The mail viewer exists only in dev mode: it shows every mail sent.
@@ -280,11 +293,7 @@ class Settings:
             portal_url=portal_url,
             action_client_id=action_client_id,
             action_redirect_uri=action_redirect_uri,
-            university_domains=tuple(
-                d.strip().lower()
-                for d in _get(env, "UM_UNIVERSITY_DOMAINS", "umontpellier.fr").split(",")
-                if d.strip()
-            ),
+            university_domains=university_domains_from(env),
             limits=limits,
             address_limit=address_limit,
             charter=_flag(env.get("UM_CHARTER")),
@@ -349,6 +358,10 @@ class AdminSettings:
     password: str
     # The realm the administrator signs in to.
     user_realm: str = "master"
+    # The bridge's own settings, which `bridge realm setup` writes into the realm (the
+    # rescue-address rule, the charter's version): the same variables, the same defaults.
+    university_domains: tuple[str, ...] = ("umontpellier.fr",)
+    theme_dir: Path = REPO_ROOT / "themes" / "um-activation"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AdminSettings:
@@ -362,6 +375,8 @@ class AdminSettings:
             user=_get(env, "UM_ADMIN_USER", "admin"),
             password=password,
             user_realm=_get(env, "UM_ADMIN_REALM", "master"),
+            university_domains=university_domains_from(env),
+            theme_dir=theme_dir_from(env),
         )
 
 
