@@ -13,7 +13,7 @@
         ${msg("termsTitle")}
     <#elseif section = "form">
         <p id="um-charter-intro">${msg("um.charter.intro")}</p>
-        <section id="um-charter" class="um-charter" aria-labelledby="kc-page-title">
+        <section id="um-charter" class="um-charter pf-v5-c-content" aria-labelledby="kc-page-title">
             <#include "charter/charter_${charterLanguage}.ftl">
         </section>
         <#assign shownVersion = charterVersion!"">

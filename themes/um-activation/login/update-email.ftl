@@ -1,12 +1,16 @@
 <#-- The rescue-address check (UPDATE_EMAIL) after a new password: lost password and
-     activation key (seed 004 step 4). Keycloak's page shows its message only beside a
-     global error; the seed's sentence is shown here always, above the address on file.
-     The address is checked by the user profile (realm set-up: no university address). -->
+     activation key (seed 004 step 4). The seed's sentence is the page's first paragraph,
+     above the address on file, whatever else is shown (Keycloak's page has it only in its
+     message banner, which an error replaces). The address is checked by the user profile
+     (the realm set-up's rule: no university address). -->
 <#import "template.ftl" as layout>
 <#import "password-commons.ftl" as passwordCommons>
 <#import "user-profile-commons.ftl" as userProfileCommons>
 <#import "buttons.ftl" as buttons>
-<@layout.registrationLayout displayMessage=messagesPerField.exists('global') displayRequiredFields=false; section>
+<#-- Keycloak's own banner repeats updateEmailMessage as a warning: the paragraph below
+     says it, so the banner is kept for other messages only. -->
+<#assign routine = message?? && message.summary == msg("updateEmailMessage")>
+<@layout.registrationLayout displayMessage=(messagesPerField.exists('global') && !routine) displayRequiredFields=false; section>
     <#if section = "header">
         ${msg("updateEmailTitle")}
     <#elseif section = "form">
