@@ -24,7 +24,9 @@ from bridge.gateway.keycloak.charter import CharterAcceptance, charter_file, cha
 from bridge.gateway.keycloak.mapping import required_action_names
 from bridge.gateway.keycloak.realm_setup import CHARTER_KEY
 from bridge.settings import REPO_ROOT
+from tests.helpers.axe import audit, blocking
 from tests.helpers.mailbox import action_link, wait_for_mails
+from tests.helpers.report import report
 
 NEW_PASSWORD = "Riviere-Lez-34"
 THEME_DIR = REPO_ROOT / "themes" / "um-activation"
@@ -60,8 +62,9 @@ LOCALES = {"fr": "fr-FR", "en": "en-GB"}
 
 @pytest.fixture(params=sorted(LOCALES))
 def lang_page(request: pytest.FixtureRequest, chromium: Browser) -> Iterator[tuple[str, Page]]:
+    # bypass_csp: Keycloak's CSP (rightly) refuses the injected axe script.
     context = chromium.new_context(
-        locale=LOCALES[request.param], viewport={"width": 1280, "height": 900}
+        locale=LOCALES[request.param], viewport={"width": 1280, "height": 900}, bypass_csp=True
     )
     try:
         yield request.param, context.new_page()
@@ -98,6 +101,13 @@ def charter_headings(lang: str) -> list[str]:
     return found
 
 
+def accessible(page: Page, name: str) -> None:
+    found = audit(page)
+    serious = blocking(found)
+    report(f"accessibility: {name} (desktop): {len(serious)} serious/critical, {len(found)} in all")
+    assert not serious, "\n".join(str(v) for v in serious)
+
+
 def choose_password(page: Page, words: dict[str, str]) -> None:
     expect(page.locator("#kc-page-title")).to_contain_text(words["password"])
     page.fill("#password-new", NEW_PASSWORD)
@@ -124,6 +134,7 @@ def test_the_charter_is_shown_in_full_and_its_version_recorded(
     expect(page.locator("html")).to_have_attribute("lang", lang)
     assert charter_acceptance(stack, student["id"]) is None
     page.screenshot(path=f"test-artifacts/charter-{lang}.png", full_page=True)
+    accessible(page, f"Keycloak: the IT charter ({lang})")
     expect(page.locator("#kc-accept")).to_have_text(words["accept"])
     page.click("#kc-accept")
 
@@ -184,10 +195,12 @@ def test_lost_password_shows_the_rescue_address_and_refuses_a_university_one(
     expect(page.get_by_text(words["check"])).to_have_count(1)  # said once, not in a banner too
     expect(page.locator("#email")).to_have_value(student["email"])
     page.screenshot(path=f"test-artifacts/rescue-email-check-{lang}.png", full_page=True)
+    accessible(page, f"Keycloak: the rescue-address check ({lang})")
     page.fill("#email", "jeanne.martin@etu.UMontpellier.fr")
     page.click("#kc-submit")
     expect(page.locator("#input-error-email")).to_contain_text(words["refused"])
     expect(page.locator("#um-update-email-intro")).to_contain_text(words["check"])
+    accessible(page, f"Keycloak: a university rescue address refused ({lang})")
     assert admin.get(f"/users/{student['id']}").json()["email"] == student["email"]
 
     page.fill("#email", f"perso.{student['username']}@example.net")

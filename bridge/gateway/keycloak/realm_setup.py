@@ -199,13 +199,14 @@ class RealmSetup(Gateway):
         name = str(self._admin.connection.realm_name)
         with domain_errors():
             realm = await self._admin.a_get_realm(name)
-            before = parse_ledger((realm.get("attributes") or {}).get(CHARTER_LEDGER))
+            attributes = dict(realm.get("attributes") or {})
+            before = parse_ledger(attributes.get(CHARTER_LEDGER))
             ledger = with_version(before, version, now)
             # The ledger first: a page that shows the new version finds it recorded.
             if ledger != before:
-                await self._admin.a_update_realm(
-                    name, {"attributes": {CHARTER_LEDGER: ledger_json(ledger)}}
-                )
+                # The realm's attributes are written whole: the others are sent back as read.
+                attributes[CHARTER_LEDGER] = ledger_json(ledger)
+                await self._admin.a_update_realm(name, {"attributes": attributes})
             for locale in CHARTER_LOCALES:
                 await self._put_text(f"localization/{locale}/{quote(CHARTER_KEY)}", version)
         return ledger != before
