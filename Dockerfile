@@ -10,11 +10,10 @@ COPY pyproject.toml README.md ./
 # copied nor in the wheel (tests/unit/test_wheel.py).
 COPY bridge ./bridge
 # The compiled message catalogues (.mo), never committed, go into the package before it is
-# installed; Babel is needed for that step only (docs/i18n.md).
+# installed; Babel compiles them (and stays: the bridge formats dates with it, docs/i18n.md).
 COPY scripts/catalogue ./scripts/catalogue
 RUN pip install --no-cache-dir "Babel>=2.18" \
- && PYTHON=python bash scripts/catalogue compile \
- && pip uninstall --yes --quiet Babel
+ && PYTHON=python bash scripts/catalogue compile
 # The scheduler (deploy/cron/crontab, docs/operations.md) runs this image's busybox crond:
 # Debian's `busybox` package has no crond applet, `busybox-static` has; tzdata so that the
 # crontab's hours are Europe/Paris's (TZ) and not silently UTC.

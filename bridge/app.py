@@ -25,6 +25,7 @@ from bridge.web.console.auth import make_oauth as console_oauth
 from bridge.web.console.auth import make_sign_in
 from bridge.web.console.session import SessionBox
 from bridge.web.csrf import csrf_field
+from bridge.web.locales import LocaleMiddleware
 from bridge.web.security import BodyLimitMiddleware, NoStoreMiddleware, SecurityHeadersMiddleware
 from bridge.web.templating import make_templates
 
@@ -85,6 +86,8 @@ def create_app(
             same_site="lax",
             max_age=4 * 3600,
         ),
+        # Inside the session: the account's language, once known, is kept there.
+        Middleware(LocaleMiddleware, https=settings.https),
     ]
     app = Starlette(
         routes=routes,

@@ -29,21 +29,21 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Shown to students: catalogue msgids, so that the defaults read in the reader's language;
 # a deployment's own values (UM_DESK_ROOM, ...) are shown as the operator wrote them.
 UNIVERSITY_NAME = N_("Université de Montpellier")
+# Seed 004's desk: "adressez-vous au personnel de l'espace numérique (K103)", "il faut vous
+# rendre en salle K103 (1er étage du bâtiment K) muni de votre carte étudiant", and its note.
+DESK_NAME = N_("l'espace numérique (K103)")
 DESK_ROOM = N_("salle K103 (1er étage du bâtiment K)")
 DESK_HOURS = N_("du lundi au vendredi, de 9h à 17h")
+DESK_NOTE = N_(
+    "Pendant la semaine de rentrée, l'espace numérique (K103) est ouvert pour l'activation "
+    "de votre compte informatique."
+)
+# UM_DESK_NOTE set to this shows no note (an empty variable means the default).
+NO_NOTE = "-"
 
 
 class SettingsError(RuntimeError):
     pass
-
-
-def university_domains_from(env: Mapping[str, str]) -> tuple[str, ...]:
-    """UM_UNIVERSITY_DOMAINS: refused as rescue addresses, by the bridge and by Keycloak."""
-    return tuple(
-        d.strip().lower()
-        for d in _get(env, "UM_UNIVERSITY_DOMAINS", "umontpellier.fr").split(",")
-        if d.strip()
-    )
 
 
 def theme_dir_from(env: Mapping[str, str]) -> Path:
@@ -82,9 +82,26 @@ def _strong_secret(name: str, value: str) -> str:
     return value
 
 
+def university_domains_from(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The university's own mail domains, its main one first (UM_UNIVERSITY_DOMAINS):
+    refused as rescue addresses, by the bridge and by Keycloak (`bridge realm setup`)."""
+    domains = tuple(
+        d.strip().lower()
+        for d in _get(env, "UM_UNIVERSITY_DOMAINS", "umontpellier.fr").split(",")
+        if d.strip()
+    )
+    if not domains:
+        raise SettingsError("UM_UNIVERSITY_DOMAINS names no domain")
+    return domains
+
+
 def _get(env: Mapping[str, str], name: str, default: str) -> str:
     """An unset and an empty variable both mean the default (compose passes empties)."""
     return env.get(name) or default
+
+
+def _desk_note(value: str) -> str:
+    return "" if value.strip() == NO_NOTE else value
 
 
 def _flag(value: str | None, default: bool = False) -> bool:
@@ -187,9 +204,13 @@ class Settings:
     address_limit: tuple[int, int] = (300, 600)
     # The deployment's IT charter: accepted on the activation path when enabled.
     charter: bool = False
-    # The in-person desk for students without a rescue email (seed 004: room K103).
+    # The in-person desk for students without a rescue email or an INE on file (seed 004:
+    # its staff, "le personnel de <desk_name>", in <desk_room>), and the note shown wherever
+    # it is offered ("" for none).
+    desk_name: str = DESK_NAME
     desk_room: str = DESK_ROOM
     desk_hours: str = DESK_HOURS
+    desk_note: str = DESK_NOTE
     # The counters of the limits, shared by every replica; unset: in this process only,
     # which holds for one replica (bridge.flows.counters).
     redis_url: str | None = None
@@ -297,8 +318,10 @@ class Settings:
             limits=limits,
             address_limit=address_limit,
             charter=_flag(env.get("UM_CHARTER")),
+            desk_name=_get(env, "UM_DESK_NAME", DESK_NAME),
             desk_room=_get(env, "UM_DESK_ROOM", DESK_ROOM),
             desk_hours=_get(env, "UM_DESK_HOURS", DESK_HOURS),
+            desk_note=_desk_note(_get(env, "UM_DESK_NOTE", DESK_NOTE)),
             redis_url=env.get("UM_REDIS_URL") or None,
             trusted_proxies=_trusted_proxies(env.get("UM_TRUSTED_PROXIES", "")),
             challenge_after=challenge_after,
@@ -326,6 +349,9 @@ class JobSettings:
     # The store the bridge's replicas share (UM_REDIS_URL): the jobs' writes to an account
     # take turns with theirs (Gateway.serialize_writes). Unset: no turns taken.
     redis_url: str | None = None
+    # eduPersonPrincipalName's scope: the first of UM_UNIVERSITY_DOMAINS, the university's
+    # own domain (bridge.domain.supann).
+    principal_scope: str = "umontpellier.fr"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
@@ -345,6 +371,7 @@ class JobSettings:
             provision_state=Path(state) if state else None,
             sis_export=Path(export) if export else None,
             redis_url=env.get("UM_REDIS_URL") or None,
+            principal_scope=university_domains_from(env)[0],
         )
 
 

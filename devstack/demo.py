@@ -12,6 +12,7 @@ from pathlib import Path
 from bridge.domain.accounts import StudentRecord
 from bridge.domain.ine import parse_ine
 from bridge.domain.lifecycle import is_expired, valid_until
+from bridge.domain.supann import principal_name
 from bridge.flows.activation_keys import KEY_ACTIONS
 from devstack.admin import DevAdmin
 
@@ -50,6 +51,8 @@ def read_demo_csv(path: Path = DEMO_CSV) -> list[tuple[StudentRecord, str]]:
                 raise ValueError(f"{path.name}:{line}: unknown demo_state {state!r}")
             record = StudentRecord(
                 username=row["username"].strip(),
+                # What provisioning writes (bridge.flows.provisioning), with the default domain.
+                principal_name=principal_name(row["username"].strip(), "umontpellier.fr"),
                 first_name=row["first_name"].strip(),
                 last_name=row["last_name"].strip(),
                 student_number=row["student_number"].strip(),

@@ -121,6 +121,7 @@ def _provision(args: argparse.Namespace, settings: JobSettings) -> JobResult:
                 keys_out=keys,
                 state=state,
                 full=args.full,
+                principal_scope=settings.principal_scope,
             )
         )
     except ExportError as error:

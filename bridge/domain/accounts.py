@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bridge.domain.supann import primary_affiliation
+
 
 class RequiredAction(Enum):
     """What an account must do at its next sign-in, in the product's words (the gateway
@@ -30,6 +32,13 @@ class StudentRecord:
     institutional_email: str | None = None
     last_enrollment_year: int | None = None
     affiliations: tuple[str, ...] = ("student",)
+    # identifier@domain (bridge.domain.supann): not in the export, set by provisioning
+    # once the identifier is known.
+    principal_name: str | None = None
+
+    @property
+    def primary_affiliation(self) -> str | None:
+        return primary_affiliation(self.affiliations)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,8 @@ class Account:
     institutional_email: str | None = None
     last_enrollment_year: int | None = None
     valid_until: dt.date | None = None
+    principal_name: str | None = None
+    primary_affiliation: str | None = None
     required_actions: tuple[RequiredAction, ...] = field(default=())
     has_password: bool = False
     # A member of the students group: True or False when read, None when the read that
@@ -56,6 +67,9 @@ class Account:
     # When the last action mail left (admin-only; what staff see). The limits' counters
     # are not the account's: bridge.flows.limits.
     last_mail_at: dt.datetime | None = None
+    # The account's language ("fr", "en"), which Keycloak's mails and pages follow; None
+    # when it has none (the realm's default, French).
+    locale: str | None = None
     # The one-time INE proof pending on the account (its digest), see bridge.domain.activation
 
     @property

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 from enum import Enum
 
 from bridge.domain.accounts import Account
-from bridge.domain.ine import Ine
+from bridge.domain.ine import Ine, IneVerdict, compare_ine
 
 
 class Branch(Enum):
@@ -27,8 +26,7 @@ def branch_for(account: Account) -> Branch:
 
 def ine_matches(ine: Ine, account: Account) -> bool:
     """Constant-time comparison: the time taken says nothing of how much matched."""
-    expected = (account.ine or "").upper().encode()
-    return hmac.compare_digest(ine.value.encode(), expected) and bool(expected)
+    return compare_ine(ine, account.ine) is IneVerdict.MATCH
 
 
 def ine_proof_digest(nonce: str) -> str:

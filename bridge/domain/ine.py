@@ -8,6 +8,7 @@ different message from "this is not your INE".
 
 from __future__ import annotations
 
+import hmac
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -81,6 +82,38 @@ def parse_ine(raw: str) -> Ine:
                 raise WrongIneKey(f"{fmt.value}: the check key does not match")
             return Ine(value, fmt)
     raise InvalidIne("not a known INE format")
+
+
+class IneVerdict(Enum):
+    """A well-formed INE typed for an account, against the account's own."""
+
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    # Nothing on file that any typed INE could ever equal: no INE, or one that is not a
+    # valid INE (the typed one must be valid to be compared). No try can succeed, so none
+    # is an attempt on the account; the student can only be identified at the desk.
+    NONE_ON_FILE = "none_on_file"
+
+
+def ine_on_file(stored: str | None) -> Ine | None:
+    """The account's INE as a typed one would have to equal it, or None (see NONE_ON_FILE)."""
+    if not stored or not stored.strip():
+        return None
+    try:
+        return parse_ine(stored)
+    except InvalidIne:
+        return None
+
+
+def compare_ine(given: Ine, stored: str | None) -> IneVerdict:
+    """Constant-time when there is an INE on file: the time taken says nothing of how much
+    of it matched."""
+    expected = ine_on_file(stored)
+    if expected is None:
+        return IneVerdict.NONE_ON_FILE
+    if hmac.compare_digest(given.value.encode(), expected.value.encode()):
+        return IneVerdict.MATCH
+    return IneVerdict.MISMATCH
 
 
 def looks_like_ine(raw: str) -> bool:

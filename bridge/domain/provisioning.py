@@ -84,6 +84,8 @@ def plan(existing: Account | None, record: StudentRecord, today: dt.date) -> Pla
     change("institutional_email", existing.institutional_email, record.institutional_email)
     change("ine", existing.ine, record.ine)
     change("student_number", existing.student_number, record.student_number)
+    change("principal_name", existing.principal_name, record.principal_name)
+    change("primary_affiliation", existing.primary_affiliation, record.primary_affiliation)
     if not existing.rescue_email and not existing.activated:
         # Before activation only, and only into an empty field: once activated, the address
         # is the student's (they proved it, or chose to have none).

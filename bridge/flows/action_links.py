@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bridge.domain.accounts import Account, RequiredAction, mask_email
 from bridge.domain.deadlines import end_of_day, seconds_until_end_of_day
-from bridge.domain.errors import ServiceUnavailable
+from bridge.domain.errors import Conflict, NotAllowed, Rejected, ServiceUnavailable
 from bridge.domain.ratelimits import Limits
 from bridge.flows.counters import CounterStore
 from bridge.flows.limits import Reservation, release, reserve_mail
@@ -39,6 +39,10 @@ class LinkPolicy:
     charter: bool = False
     # Who asks: the client's address (each network has its own allowance per account).
     requester: str = "unknown"
+    # The language of the page the student reads: written on the account before the mail
+    # when it differs, so that the mail and the pages its link opens come in it. None (the
+    # staff console): the account's language stays as it is.
+    locale: str | None = None
 
     def actions(self, purpose: LinkPurpose) -> tuple[RequiredAction, ...]:
         if purpose is LinkPurpose.ACTIVATION:
@@ -60,6 +64,8 @@ class LinkSender(Protocol):
         client_id: str,
         redirect_uri: str,
     ) -> None: ...
+
+    async def set_locale(self, account: Account, locale: str) -> None: ...
 
 
 async def reserve_link(
@@ -103,16 +109,33 @@ async def send_action_link(
             return reserved
         reservation = reserved
     failed = await mail_under(
-        reservation,
-        policy,
-        sender.send_action_mail(
-            account,
-            policy.actions(purpose),
-            lifespan=seconds_until_end_of_day(now),
-            client_id=policy.client_id,
-            redirect_uri=policy.redirect_uri,
-        ),
+        reservation, policy, _in_language(sender, account, purpose, policy, now)
     )
     if failed:
         return failed
     return Sent(mask_email(account.rescue_email or ""), end_of_day(now))
+
+
+async def _in_language(
+    sender: LinkSender,
+    account: Account,
+    purpose: LinkPurpose,
+    policy: LinkPolicy,
+    now: dt.datetime,
+) -> None:
+    """The mail, in the reader's language: Keycloak writes it (and the pages its link
+    opens) in the account's. A refused language write still lets the mail go, in the
+    account's previous language: a mail in the other language beats none. An outage
+    stops both (ServiceUnavailable: nothing sent, nothing counted)."""
+    if policy.locale and policy.locale != account.locale:
+        try:
+            await sender.set_locale(account, policy.locale)
+        except (Conflict, Rejected, NotAllowed) as error:
+            log.warning("the account's language was not written (%s): the mail goes anyway", error)
+    await sender.send_action_mail(
+        account,
+        policy.actions(purpose),
+        lifespan=seconds_until_end_of_day(now),
+        client_id=policy.client_id,
+        redirect_uri=policy.redirect_uri,
+    )

@@ -21,6 +21,7 @@ from bridge.domain.ine import mask_ine
 from bridge.domain.lifecycle import is_expired, valid_until
 from bridge.domain.provisioning import Kind, Plan, Refusal, depends_on_activation, plan
 from bridge.domain.sis import fingerprint
+from bridge.domain.supann import principal_name
 from bridge.flows.activation_keys import KEY_ACTIONS, new_activation_key
 from bridge.flows.directory import NEW, AppliedRows, Directory, IneClash
 from bridge.gateway.keycloak import NewAccount, ProvisioningGateway
@@ -71,6 +72,8 @@ class Run:
     report: Reporter
     keys: TextIO | None
     concurrency: int = 4
+    # The university's domain: eduPersonPrincipalName is identifier@it (None: not written).
+    principal_scope: str | None = None
     summary: Summary = field(default_factory=Summary)
     batch: list[Pending] = field(default_factory=list)
     in_flight: list[asyncio.Task[None]] = field(default_factory=list)
@@ -88,6 +91,15 @@ class Run:
         """Keycloak holds this row now, in account `user_id`: the next run may skip it."""
         if self.state is not None and not self.dry_run:
             self.state.record(record.student_number, fingerprint(record), user_id, ine)
+
+    def scoped(self, record: StudentRecord, username: str) -> StudentRecord:
+        """The row with the principal name of the account's identifier (the fingerprint
+        leaves it out: it follows from the identifier)."""
+        if not self.principal_scope:
+            return record
+        return dataclasses.replace(
+            record, principal_name=principal_name(username, self.principal_scope)
+        )
 
     async def spawn(self, write: Coroutine[Any, Any, None]) -> None:
         """Run a write in the background, at most `concurrency` at a time (measured: docs/
@@ -204,6 +216,8 @@ class Run:
                 self.reject(line, _out_of_reach(existing))
                 return
             existing = dataclasses.replace(existing, has_password=has_password)
+        if existing is not None:
+            record = self.scoped(record, existing.username)
         decision = plan(existing, record, self.today)
         if decision.kind is Kind.REJECT:
             assert existing is not None and decision.refusal is not None
@@ -247,7 +261,8 @@ class Run:
                 return
         assert record.last_enrollment_year is not None
         expired = is_expired(valid_until(record.last_enrollment_year), self.today)
-        new = NewAccount(dataclasses.replace(record, username=username), enabled=not expired)
+        named = dataclasses.replace(record, username=username)
+        new = NewAccount(self.scoped(named, username), enabled=not expired)
         if self.keys is not None and not expired:
             new = dataclasses.replace(new, key=new_activation_key(), key_actions=KEY_ACTIONS)
         self.directory.add(

@@ -53,6 +53,7 @@ async def provision(
     min_year: int = 2000,
     state: ProvisionState | None = None,
     full: bool = False,
+    principal_scope: str | None = None,
 ) -> Summary:
     """Raises ExportError for a file that cannot be used at all (nothing written then),
     ServiceUnavailable when Keycloak fails midway (what was written is safe to re-run),
@@ -79,6 +80,7 @@ async def provision(
             report,
             keys,
             concurrency,
+            principal_scope,
         )
         run.summary.dry_run = dry_run
         run.summary.mode = "incremental" if isinstance(directory, Lookups) else "full"

@@ -19,7 +19,7 @@ from bridge.domain.accounts import Account
 from bridge.domain.errors import NotAllowed
 from bridge.gateway.keycloak import ProvisioningGateway
 from bridge.gateway.smtp import plain_message, send
-from bridge.i18n import N_, gettext, use_locale
+from bridge.i18n import N_, SOURCE_LOCALE, format_date, gettext, supported, use_locale
 from bridge.settings import SmtpSettings
 
 SUBJECT = N_("Votre compte informatique expire le %(date)s")
@@ -33,17 +33,18 @@ BODY = N_(
     "Si vous êtes inscrit(e) pour l'année en cours et recevez ce message par erreur, "
     "contactez votre service de scolarité.\n"
 )
-# How each language writes a date in a mail (ISO for English: no day/month ambiguity).
-DATE_FORMATS = {"fr": "%d/%m/%Y", "en": "%Y-%m-%d"}
 
 
 def reminder(account: Account, locale: str, smtp: SmtpSettings) -> EmailMessage:
-    """In the student's language (their Keycloak locale), French when it has none."""
-    language = "en" if locale.startswith("en") else "fr"
+    """In the student's language (their Keycloak locale), French when it has none; the
+    date as that language writes it (bridge.i18n.format_date)."""
     assert account.valid_until is not None
-    date = account.valid_until.strftime(DATE_FORMATS[language])
-    values = {"first_name": account.first_name, "username": account.username, "date": date}
-    with use_locale(language):
+    with use_locale(supported(locale) or SOURCE_LOCALE):
+        values = {
+            "first_name": account.first_name,
+            "username": account.username,
+            "date": format_date(account.valid_until),
+        }
         return plain_message(
             smtp, account.rescue_email or "", gettext(SUBJECT) % values, gettext(BODY) % values
         )

@@ -10,7 +10,7 @@ from bridge.domain.errors import ServiceUnavailable
 from bridge.flows.outcomes import Limited, Unavailable
 from bridge.i18n import N_, gettext, ngettext
 from bridge.web.metrics import metrics_of
-from bridge.web.templating import render
+from bridge.web.templating import deployment_words, render
 
 LIMITS = {
     "mail.too_soon": N_(
@@ -20,8 +20,8 @@ LIMITS = {
     "mail.daily_limit": N_(
         "Plusieurs mails ont déjà été envoyés aujourd'hui à l'adresse de secours de ce compte : "
         "aucun autre ne partira avant demain. Le lien du dernier mail reçu reste valable "
-        "jusqu'à 23h59 ; pensez à vérifier vos courriers indésirables. Sinon, présentez-vous "
-        "à l'accueil ou contactez votre service de scolarité."
+        "jusqu'à 23h59 ; pensez à vérifier vos courriers indésirables. Sinon, adressez-vous "
+        "au personnel de %(desk_name)s ou à votre service de scolarité."
     ),
     "mail.network_limit": N_(
         "Plusieurs mails ont déjà été demandés aujourd'hui pour ce compte depuis votre "
@@ -57,7 +57,9 @@ def _wait(seconds: int) -> str:
 
 def limit_page(request: Request, limited: Limited, restart_url: str) -> Response:
     metrics_of(request).limited(limited)
-    message = gettext(LIMITS[limited.code]) % {"wait": _wait(limited.retry_after or 0)}
+    desk_name = deployment_words(request)["desk_name"]
+    words = {"wait": _wait(limited.retry_after or 0), "desk_name": desk_name}
+    message = gettext(LIMITS[limited.code]) % words
     response = render(
         request,
         "limit.html",

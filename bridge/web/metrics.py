@@ -107,7 +107,8 @@ class Metrics:
         self.ine_failures = Counter(
             "um_ine_failures_total",
             "INEs refused at activation step 4, by reason (mismatch: well formed, not the "
-            "account's; format, check_key: typos, not counted against the limits).",
+            "account's; format, check_key: typos, not counted against the limits; "
+            "none_on_file: no INE on the account, sent to the desk, not counted).",
             ["reason"],
             registry=r,
         )

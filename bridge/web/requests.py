@@ -20,6 +20,7 @@ from bridge.flows.counters import CounterStore
 from bridge.flows.limits import allow_address
 from bridge.gateway.keycloak import AuditReader, StudentsGateway
 from bridge.gateway.smtp import Mailer
+from bridge.i18n import current_locale
 from bridge.settings import Settings
 from bridge.web import challenge
 from bridge.web.answers import limit_page
@@ -62,8 +63,10 @@ def mailer_of(request: Request) -> Mailer:
     return mailer
 
 
-def link_policy_of(request: Request) -> LinkPolicy:
-    """From the settings as they are now (tests change the charter or the limits)."""
+def link_policy_of(request: Request, *, reader_locale: bool = True) -> LinkPolicy:
+    """From the settings as they are now (tests change the charter or the limits).
+    `reader_locale`: the mail follows the page's language (a student's own request); the
+    console passes False (the staff member's language is not the student's)."""
     settings = settings_of(request)
     return LinkPolicy(
         limits=settings.limits,
@@ -72,6 +75,7 @@ def link_policy_of(request: Request) -> LinkPolicy:
         redirect_uri=settings.action_redirect_uri,
         charter=settings.charter,
         requester=client_address(request),
+        locale=current_locale() if reader_locale else None,
     )
 
 

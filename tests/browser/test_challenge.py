@@ -33,8 +33,8 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 class InLocale:
-    """The bridge's pages in one language (the bridge has no language choice of its own yet:
-    bridge.i18n.use_locale around each request, as a chooser will do)."""
+    """The bridge's pages in one language by default (bridge.i18n.use_locale around each
+    request); the reader's own choice (bridge.web.locales) still wins."""
 
     def __init__(self, app: Any, locale: str) -> None:
         self.app, self.locale = app, locale
@@ -143,7 +143,7 @@ def test_the_widget_in_english_with_the_keyboard(
 ) -> None:
     student = make_user(password=None)
     problems = watch(page)
-    page.goto(f"{english_bridge}/activation")
+    page.goto(f"{english_bridge}/activation?lang=en")  # the switch's choice, kept in a cookie
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#um-challenge-hint")).to_contain_text("Many requests are coming")
     expect(page.locator("#um-altcha")).to_contain_text("I'm not a robot")

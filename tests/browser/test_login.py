@@ -19,7 +19,7 @@ def test_student_signs_in_to_the_portal_and_out(
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.locator("label[for=username]")).to_have_text("Identifiant")
     expect(page.locator("#um-footer-activation")).to_have_attribute(
-        "href", f"{bridge_url}/activation"
+        "href", f"{bridge_url}/activation?lang=fr"
     )
     # The university's colours come from um.css, not PatternFly's default blue.
     background = page.locator("#kc-login").evaluate("e => getComputedStyle(e).backgroundColor")

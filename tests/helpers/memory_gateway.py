@@ -55,6 +55,10 @@ class MemoryGateway:
             raise Rejected("User is disabled")
         self.mails.append((account.id, actions, lifespan, client_id, redirect_uri))
 
+    async def set_locale(self, account: Account, locale: str) -> None:
+        self.calls.append("set_locale")
+        self._change(account.id, locale=locale)
+
     # RescueEmailWriter
     async def set_rescue_email(self, account: Account, address: str) -> None:
         self.calls.append("set_rescue_email")

@@ -108,7 +108,7 @@ def test_rescue_email_on_file_gets_the_mail(
     with browser() as client:
         page = follow(client, bridge, start(client, bridge, student["username"]))
     assert page.status_code == 200
-    assert "Étape 3" in text(page)
+    assert "Étape 3 : Envoi du mail d'activation" in text(page)
     masked = re.search(r'id="um-masked-email">([^<]+)<', page.text)
     assert masked and masked.group(1).startswith("r***") and "@e***e.org" in masked.group(1)
     assert student["email"] not in page.text
@@ -147,6 +147,7 @@ def test_resend_waits_for_the_interval_then_sends(
         clock(now + dt.timedelta(seconds=61))
         again = post(client, bridge, "/activation/resend")
         assert again.headers["Location"] == "/activation/mail-sent"
+        assert "Étape 3-1 : Renvoi du mail d'activation" in text(follow(client, bridge, again))
     assert len(wait_for_mails(stack.mail_dir, student["email"], count=2)) == 2
 
 
@@ -184,7 +185,10 @@ def test_no_rescue_email_goes_through_the_ine(
     with browser() as client:
         answer = start(client, bridge, student["username"])
         assert answer.headers["Location"] == "/activation/ine"
-        assert "Étape 4" in text(follow(client, bridge, answer))
+        assert (
+            "Étape 4 : Modification de l'adresse mail de secours (Authentification à partir "
+            "de l'INE)" in text(follow(client, bridge, answer))
+        )
         # The rescue-email step is closed until the INE is proven.
         assert client.get(f"{bridge.url}/activation/rescue-email").status_code == 303
 
@@ -206,7 +210,9 @@ def test_no_rescue_email_goes_through_the_ine(
         spaced = f" {spaced[:4]} {spaced[4:8]} {spaced[8:].lower()} "
         right = post(client, bridge, "/activation/ine", ine=spaced)
         assert right.headers["Location"] == "/activation/rescue-email"
-        assert "Étape 4-1" in text(follow(client, bridge, right))
+        assert "Étape 4-1 : Modification de l'adresse mail de secours" in text(
+            follow(client, bridge, right)
+        )
 
         mismatch = post(
             client,
@@ -232,11 +238,52 @@ def test_no_rescue_email_goes_through_the_ine(
         done = post(
             client, bridge, "/activation/rescue-email", email=address, email_confirm=address.upper()
         )
-        assert "Consultez votre messagerie" in text(follow(client, bridge, done))
+        step_5 = text(follow(client, bridge, done))
+        assert "Consultez votre messagerie" in step_5
+        # Seed 000: the page after step 4-1 is step 5, not step 3.
+        assert "Étape 5 : Envoi du mail d'activation sur l'adresse mail de secours" in step_5
+        assert "Étape 3" not in step_5
     stored = admin.get(f"/users/{student['id']}").json()
     assert stored["email"] == address
     assert stored["emailVerified"] is False
     wait_for_mails(stack.mail_dir, address)
+
+
+@pytest.mark.core
+def test_no_ine_on_file_sends_the_student_to_the_desk_uncounted(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """Neither an INE nor a rescue address on file: no INE can ever match, so the first
+    well-formed one gets the desk in seed 004's words, every time, never counted or locked
+    (docs/activation.md, "No INE on file")."""
+    student = make_user(password=None, email=None, emailVerified=False, attributes={})
+    stored = admin.get(f"/users/{student['id']}").json()
+    assert not stored.get("email") and "ine" not in (stored.get("attributes") or {})
+    today = dt.datetime.now(PARIS).date().isoformat()
+    with browser() as client:
+        assert start(client, bridge, student["username"]).headers["Location"] == "/activation/ine"
+        typo = post(client, bridge, "/activation/ine", ine="12345")
+        assert typo.status_code == 400  # a typo is still told as one
+        limit = Limits().ine_failures_per_network
+        for _ in range(limit + 2):  # past the day's allowance: still the desk, not a lock
+            desk = post(client, bridge, "/activation/ine", ine=OTHER_STUDENTS_INE)
+            assert desk.status_code == 409
+        page = text(desk)
+        assert "ne correspond pas" not in page
+        assert "adressez-vous au personnel de l'espace numérique (K103)" in page
+        assert "salle K103 (1er étage du bâtiment K)" in page
+        assert "muni(e) de votre carte étudiant" in page
+        assert (
+            "Pendant la semaine de rentrée, l'espace numérique (K103) est ouvert pour "
+            "l'activation de votre compte informatique." in page
+        )
+        assert "Étape 4 : Modification de l'adresse mail de secours" in page
+        assert 'id="um-support-link"' in desk.text
+        assert 'id="ine"' not in desk.text  # a page of its own, not the form's error
+        assert stack.counter(f"ine:fail:{student['id']}:{today}") == 0
+        # And the rescue-address step stays closed.
+        assert client.get(f"{bridge.url}/activation/rescue-email").status_code == 303
+    assert not admin.get(f"/users/{student['id']}").json().get("email")
 
 
 def test_ine_failures_lock_the_step_here_until_tomorrow(

@@ -9,6 +9,7 @@ from urllib.parse import urljoin
 import httpx
 
 from tests.helpers.browserless import browser, submit_login
+from tests.helpers.pages import text
 
 
 def test_healthz(bridge_url: str) -> None:
@@ -93,6 +94,22 @@ def test_help_page_and_every_theme_link_answer(bridge_url: str) -> None:
     assert help_page.status_code == 200
     for words in ("jusqu'au 31 décembre de l'année N+1", "courriers indésirables", "15 minutes"):
         assert words in html.unescape(help_page.text)
+    help_text = text(help_page)
+    # Seed 004: the desk, its words and the rentrée note; its four lost-password steps;
+    # seed 000's way to a new password.
+    for words in (
+        "adressez-vous au personnel de l'espace numérique (K103)",
+        "salle K103 (1er étage du bâtiment K)",
+        "muni(e) de votre carte étudiant",
+        "Pendant la semaine de rentrée, l'espace numérique (K103) est ouvert pour l'activation "
+        "de votre compte informatique.",
+        "formulaire d'assistance",
+        "Étape 4 : choisissez un nouveau mot de passe, puis vérifiez que l'adresse mail de "
+        "secours est inscrite correctement.",
+        "cliquez sur « Espace personnel » puis « Compte informatique » et choisissez « Changer "
+        "votre mot de passe »",
+    ):
+        assert words in help_text, words
     # The login page's footer links all lead somewhere.
     for path in ("/activation", "/lost-password", "/help"):
         assert httpx.get(f"{bridge_url}{path}").status_code == 200, path

@@ -49,6 +49,16 @@ def test_anonymous_goes_to_login_and_posts_are_refused(bridge_url: str) -> None:
         assert forged.status_code == 303 and "/console/login" in forged.headers["Location"]
         login = client.get(f"{bridge_url}/console/login?next=https://evil.example/")
         assert login.status_code in (302, 303)
+        assert "ui_locales=fr" in login.headers["Location"]
+
+
+def test_keycloaks_pages_follow_the_consoles_language(bridge_url: str) -> None:
+    with browser() as client:
+        start = client.get(f"{bridge_url}/console/login?lang=en")
+        assert start.status_code in (302, 303)
+        assert "ui_locales=en" in start.headers["Location"]
+        page = client.get(start.headers["Location"])
+        assert 'lang="en"' in page.text, page.text[:300]
 
 
 @pytest.mark.core

@@ -99,6 +99,12 @@ async def test_no_rescue_email_sends_to_the_desk(bridge: Any, make_user: Any) ->
     assert "salle K103 (1er étage du bâtiment K)" in page
     assert "du lundi au vendredi" in page
     assert 'id="um-support-link"' in body
+    # Seed 004's desk, its words, and its rentrée note.
+    assert "adressez-vous au personnel de l'espace numérique (K103)" in page
+    assert "muni(e) de votre carte étudiant" in page
+    assert "Pendant la semaine de rentrée, l'espace numérique (K103) est ouvert" in page
+    # Seed 004's path has its own steps: none of the activation wizard's (seed 000) here.
+    assert "Étape" not in page
     # Nothing more about the account.
     assert student["username"] not in body
     assert student["lastName"] not in body

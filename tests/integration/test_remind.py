@@ -43,7 +43,7 @@ async def test_one_reminder_per_cycle(
     assert fr_mail["Subject"] == "Votre compte informatique expire le 31/12/2045"
     assert "Vos données sont conservées" in text_of(fr_mail)
     [en_mail] = wait_for_mails(stack.mail_dir, english["email"])
-    assert en_mail["Subject"] == "Your IT account expires on 2045-12-31"
+    assert en_mail["Subject"] == "Your IT account expires on December 31, 2045"
 
     second = await remind(jobs_gateway, dt.date(2045, 12, 2), 30, smtp)
     assert french["username"] not in second.usernames

@@ -4,9 +4,12 @@ import pytest
 
 from bridge.domain.ine import (
     IneFormat,
+    IneVerdict,
     InvalidIne,
     WrongIneKey,
+    compare_ine,
     expected_key,
+    ine_on_file,
     looks_like_ine,
     parse_ine,
 )
@@ -74,3 +77,25 @@ def test_looks_like_ine_tells_it_from_an_identifier() -> None:
     assert looks_like_ine("0123456789A")  # wrong key, but INE-shaped
     assert not looks_like_ine("jmartin001")
     assert not looks_like_ine("abbbbb001")
+
+
+@pytest.mark.parametrize(
+    ("on_file", "verdict"),
+    [
+        ("0123456789M", IneVerdict.MATCH),
+        (" 0123 4567 89m ", IneVerdict.MATCH),  # as the SIS may have written it
+        ("1234567890V", IneVerdict.MISMATCH),
+        (None, IneVerdict.NONE_ON_FILE),
+        ("", IneVerdict.NONE_ON_FILE),
+        ("  ", IneVerdict.NONE_ON_FILE),
+        ("0123456789A", IneVerdict.NONE_ON_FILE),  # wrong check key: no valid INE equals it
+        ("12345", IneVerdict.NONE_ON_FILE),
+    ],
+)
+def test_an_ine_against_the_one_on_file(on_file: str | None, verdict: IneVerdict) -> None:
+    assert compare_ine(parse_ine("0123456789M"), on_file) is verdict
+
+
+def test_the_ine_on_file_is_read_as_a_typed_one() -> None:
+    assert ine_on_file("0123456789m") == parse_ine("0123456789M")
+    assert ine_on_file(None) is None

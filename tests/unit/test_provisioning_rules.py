@@ -9,6 +9,7 @@ from bridge.domain.errors import InvalidInput
 from bridge.domain.identifiers import IdentifierAllocator, fold, identifier_prefix
 from bridge.domain.provisioning import Kind, Refusal, depends_on_activation, plan
 from bridge.domain.sis import RowRejected, canonical_columns, record_from_fields
+from bridge.domain.supann import primary_affiliation, principal_name
 
 TODAY = dt.date(2026, 11, 21)
 SET_PASSWORD = RequiredAction.SET_PASSWORD
@@ -36,6 +37,7 @@ def existing(**fields: object) -> Account:
         "student_number": "1",
         "last_enrollment_year": 2026,
         "valid_until": dt.date(2027, 12, 31),
+        "primary_affiliation": "student",
     }
     values.update(fields)
     return Account(**values)  # type: ignore[arg-type]
@@ -230,3 +232,19 @@ def test_activation_is_read_only_when_it_decides() -> None:
     assert depends_on_activation(existing(), record(rescue_email="sis@example.org"))
     mine = existing(rescue_email="mine@example.org")
     assert not depends_on_activation(mine, record(rescue_email="sis@example.org"))
+
+
+def test_supann_words_follow_the_row_and_the_identifier() -> None:
+    assert principal_name("jmartin001", "Univ-Example.FR") == "jmartin001@univ-example.fr"
+    assert primary_affiliation(("member", "employee", "student")) == "student"
+    assert primary_affiliation(("member", "staff")) == "staff"
+    assert primary_affiliation(()) is None
+    # An account from before the claims: both are written once, then it is unchanged.
+    scoped = record(principal_name="jmartin001@univ.fr")
+    old = existing(primary_affiliation=None)
+    assert plan(old, scoped, TODAY).changes == {
+        "principal_name": (None, "jmartin001@univ.fr"),
+        "primary_affiliation": (None, "student"),
+    }
+    done = existing(principal_name="jmartin001@univ.fr")
+    assert plan(done, scoped, TODAY).kind is Kind.UNCHANGED

@@ -110,6 +110,21 @@ def test_empty_variables_mean_the_default() -> None:
     assert settings.realm == "um"
 
 
+def test_the_desk_is_seed_004s_by_default_and_configurable() -> None:
+    settings = Settings.from_env({**REQUIRED, "UM_DESK_NAME": "", "UM_DESK_NOTE": ""})
+    assert settings.desk_name == "l'espace numérique (K103)"
+    assert settings.desk_room == "salle K103 (1er étage du bâtiment K)"
+    assert settings.desk_note == (
+        "Pendant la semaine de rentrée, l'espace numérique (K103) est ouvert pour "
+        "l'activation de votre compte informatique."
+    )
+    own = Settings.from_env(
+        {**REQUIRED, "UM_DESK_NAME": "le guichet numérique (B12)", "UM_DESK_NOTE": " - "}
+    )
+    assert own.desk_name == "le guichet numérique (B12)"
+    assert own.desk_note == ""  # "-": no note
+
+
 # --- The other sections: each demands only the secrets its part of the runtime needs. ---
 
 JOBS = {"UM_PROVISIONING_CLIENT_SECRET": "pr0v"}

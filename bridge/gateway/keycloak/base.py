@@ -22,6 +22,7 @@ from bridge.gateway.keycloak.mapping import (
     Representation,
     account_from_representation,
     attribute,
+    put,
     repair_single_values,
     required_action_names,
     required_actions_of,
@@ -258,6 +259,11 @@ class Gateway:
                 lifespan=lifespan,
                 redirect_uri=redirect_uri,
             )
+
+    async def set_locale(self, account: Account, locale: str) -> None:
+        """The account's language (Keycloak's `locale`): its mails, its required-action
+        pages and the reminder follow it."""
+        await self._update(account.id, lambda rep: put(rep, "locale", locale))
 
     async def set_activation_key(
         self, account: Account, key: str, actions: tuple[RequiredAction, ...]

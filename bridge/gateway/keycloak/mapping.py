@@ -42,6 +42,8 @@ FIELDS: Mapping[str, Field] = {
     "student_number": Field("supannEtuId", attribute=True),
     "institutional_email": Field("institutionalEmail", attribute=True),
     "affiliations": Field("eduPersonAffiliation", attribute=True),
+    "primary_affiliation": Field("eduPersonPrimaryAffiliation", attribute=True),
+    "principal_name": Field("eduPersonPrincipalName", attribute=True),
     "last_enrollment_year": Field("lastEnrollmentYear", attribute=True),
     "valid_until": Field("validUntil", attribute=True),
     # Admin-only bookkeeping of the bridge and the jobs.
@@ -128,8 +130,11 @@ def account_from_representation(rep: Representation, *, has_password: bool = Fal
         # isdigit() would take "²", which int() refuses: only ASCII digits are a year.
         last_enrollment_year=int(year) if year and year.isascii() and year.isdigit() else None,
         valid_until=_date(get(rep, "valid_until")),
+        principal_name=get(rep, "principal_name"),
+        primary_affiliation=get(rep, "primary_affiliation"),
         required_actions=required_actions_of(rep.get("requiredActions") or ()),
         has_password=has_password,
+        locale=get(rep, "locale") or None,
     )
 
 
@@ -199,7 +204,13 @@ def representation_from_record(record: StudentRecord, *, enabled: bool) -> Repre
     put(rep, "last_name", record.last_name)
     put(rep, "enabled", enabled)
     put(rep, "affiliations", tuple(record.affiliations))
-    for name in ("student_number", "ine", "institutional_email"):
+    for name in (
+        "student_number",
+        "ine",
+        "institutional_email",
+        "principal_name",
+        "primary_affiliation",
+    ):
         value = getattr(record, name)
         if value:
             put(rep, name, value)

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bridge.domain.errors import AccountNotFound, NotAllowed
 from bridge.gateway.keycloak import StaffGateway, StaffSignIn
-from bridge.i18n import gettext
+from bridge.i18n import current_locale, gettext
 from bridge.settings import Settings
 from bridge.web.console.session import COOKIE, MAX_AGE, ConsoleSession, SessionBox
 from bridge.web.console.words import REFUSALS
@@ -82,8 +82,9 @@ async def login(request: Request) -> Response:
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     request.session["console_next"] = safe_next(request.query_params.get("next"))
     settings = settings_of(request)
+    # Keycloak's sign-in and one-time-code pages in the console's language.
     response: Response = await _client(request).authorize_redirect(
-        request, f"{settings.public_url}/console/callback"
+        request, f"{settings.public_url}/console/callback", ui_locales=current_locale()
     )
     return response
 

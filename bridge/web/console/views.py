@@ -24,7 +24,7 @@ from bridge.flows.limits import mails_today_key
 from bridge.flows.outcomes import Invalid, Limited, Refused, Unavailable
 from bridge.flows.staff_actions import KeyIssued, StaffForm, refusal, reveal_rescue_email
 from bridge.flows.staff_actions import perform as perform_action
-from bridge.i18n import gettext
+from bridge.i18n import format_date, gettext
 from bridge.web.answers import limit_page, unavailable
 from bridge.web.console import words
 from bridge.web.console.auth import error_page, staff_gateway_of, staff_of
@@ -99,12 +99,12 @@ def _validity(account: Account, today: dt.date) -> str:
     """What a result line can say without reading credentials (the account page says more)."""
     until = account.valid_until
     if until is not None and is_expired(until, today):
-        return gettext("Expiré le %(date)s") % {"date": until.strftime("%d/%m/%Y")}
+        return gettext("Expiré le %(date)s") % {"date": format_date(until)}
     if not account.enabled:
         return gettext("Désactivé")
     if until is None:
         return gettext("Valide")
-    return gettext("Valide jusqu'au %(date)s") % {"date": until.strftime("%d/%m/%Y")}
+    return gettext("Valide jusqu'au %(date)s") % {"date": format_date(until)}
 
 
 # --- the account page ------------------------------------------------------------------
@@ -244,7 +244,7 @@ async def perform(request: Request) -> Response:
         StaffForm(values["reason"], values["email"], field(form, "email_confirm")),
         now=now_of(request),
         university_domains=settings_of(request).university_domains,
-        policy=link_policy_of(request),
+        policy=link_policy_of(request, reader_locale=False),
         by=staff_of(request).username,
     )
     if action is Action.SEND_ACTIVATION_MAIL and not isinstance(outcome, KeyIssued):

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bridge.domain.accounts import RequiredAction
 from bridge.gateway.keycloak.oidc import action_status, application_initiated
-from bridge.i18n import N_, gettext
+from bridge.i18n import N_, current_locale, gettext
 from bridge.settings import Settings
 from bridge.web.csrf import require_csrf
 from bridge.web.oidc import oidc_client
@@ -51,10 +51,19 @@ async def portal(request: Request) -> Response:
     return render(request, "portal.html", {"user": user, "notice": notice})
 
 
+def locale_hints(request: Request) -> dict[str, str]:
+    """Keycloak's pages in the language of the page the student came from: `ui_locales`
+    (OpenID Connect's hint; below the account's own language once Keycloak knows it).
+    Keycloak's own cookie lives on its host, which the bridge cannot write."""
+    return {"ui_locales": current_locale()}
+
+
 async def login(request: Request) -> Response:
     settings = settings_of(request)
     redirect_uri = f"{settings.public_url}/portal/callback"
-    response: Response = await _client(request).authorize_redirect(request, redirect_uri)
+    response: Response = await _client(request).authorize_redirect(
+        request, redirect_uri, **locale_hints(request)
+    )
     return response
 
 
@@ -66,17 +75,21 @@ async def change_password(request: Request) -> Response:
     settings = settings_of(request)
     redirect_uri = f"{settings.public_url}/portal/callback"
     response: Response = await _client(request).authorize_redirect(
-        request, redirect_uri, **application_initiated(RequiredAction.SET_PASSWORD)
+        request,
+        redirect_uri,
+        **application_initiated(RequiredAction.SET_PASSWORD),
+        **locale_hints(request),
     )
     return response
 
 
 async def callback(request: Request) -> Response:
     status = action_status(request.query_params)
+    back = _return_path(request)
     if status and "code" not in request.query_params:
         # Cancelled before Keycloak issued a code: the session is unchanged.
         request.session["portal_notice"] = f"password.{status}"
-        return RedirectResponse("/portal", status_code=303)
+        return RedirectResponse(back, status_code=303)
     try:
         token = await _client(request).authorize_access_token(request)
     except OAuthError as error:
@@ -94,7 +107,7 @@ async def callback(request: Request) -> Response:
     }
     if status:
         request.session["portal_notice"] = f"password.{status}"
-    return RedirectResponse("/portal", status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
 async def logout(request: Request) -> Response:  # POST, with the CSRF token
@@ -112,3 +125,53 @@ async def logout(request: Request) -> Response:  # POST, with the CSRF token
         }
     )
     return RedirectResponse(f"{metadata['end_session_endpoint']}?{query}", status_code=303)
+
+
+# --- seed 000: "Espace personnel > Compte informatique > Changer votre mot de passe" --------
+
+PERSONAL_SPACE = "/portal/espace-personnel"
+IT_ACCOUNT = f"{PERSONAL_SPACE}/compte-informatique"
+# Where the callback may send the student back to: a key in the session, never a URL
+# from the request (no open redirect).
+RETURN_PATHS = {"personal_space": PERSONAL_SPACE, "it_account": IT_ACCOUNT}
+RETURN_KEY = "portal_return"
+
+
+def _return_path(request: Request) -> str:
+    return RETURN_PATHS.get(request.session.pop(RETURN_KEY, ""), "/portal")
+
+
+def _sign_in_first(request: Request, page: str) -> Response | None:
+    """The personal space is for a signed-in student: sign in, then come back here."""
+    if request.session.get(SESSION_KEY):
+        return None
+    request.session[RETURN_KEY] = page
+    return RedirectResponse("/portal/login", status_code=303)
+
+
+async def personal_space(request: Request) -> Response:
+    """Espace personnel: the sections of the student's own space."""
+    refused = _sign_in_first(request, "personal_space")
+    if refused:
+        return refused
+    return render(request, "portal_personal_space.html", {"user": request.session[SESSION_KEY]})
+
+
+async def it_account(request: Request) -> Response:
+    """Espace personnel > Compte informatique: the account, and "Changer votre mot de
+    passe"; the outcome of a change comes back here."""
+    refused = _sign_in_first(request, "it_account")
+    if refused:
+        return refused
+    code = request.session.pop("portal_notice", "")
+    notice = gettext(NOTICES[code]) if code in NOTICES else ""
+    context = {"user": request.session[SESSION_KEY], "notice": notice}
+    return render(request, "portal_it_account.html", context)
+
+
+async def it_account_password(request: Request) -> Response:
+    """ "Changer votre mot de passe": the same application-initiated action as the portal's
+    own button (change_password), back to Compte informatique afterwards."""
+    if request.session.get(SESSION_KEY):
+        request.session[RETURN_KEY] = "it_account"
+    return await change_password(request)

@@ -1,7 +1,8 @@
 """Activation wizard, seed 000 steps 1 to 5.
 
 Step 1 identifier -> step 2 automatic branch -> step 3 mail (3-1 resend) or step 4 INE
--> 4-1 rescue email -> step 5 mail. The steps' business is in bridge.flows; this module
+-> 4-1 rescue email -> step 5 mail; at step 4, an account with no INE on file goes to the
+desk (docs/activation.md). The steps' business is in bridge.flows; this module
 reads the forms, keeps the wizard's state (students/wizard.py) and answers each outcome.
 """
 
@@ -25,6 +26,7 @@ from bridge.flows.rescue_email import (
 )
 from bridge.i18n import N_, gettext
 from bridge.web.answers import limit_page, unavailable
+from bridge.web.locales import adopt_account_locale, forget_account_locale
 from bridge.web.metrics import metrics_of
 from bridge.web.requests import (
     client_address,
@@ -95,8 +97,12 @@ async def _current_account(request: Request, wizard: Wizard) -> Account | None:
     return account
 
 
+# The mail page's label, seed 000's numbering: which step sent the mail.
+MAIL_STEPS = ("3", "3-1", "5")
+
+
 def _mail_answer(
-    request: Request, wizard: Wizard, outcome: Sent | Limited | Unavailable
+    request: Request, wizard: Wizard, outcome: Sent | Limited | Unavailable, step: str
 ) -> Response:
     """Steps 3 and 5 (and 3-1): the page that says where the mail went, or why not."""
     metrics_of(request).mail("activation", outcome)
@@ -105,13 +111,13 @@ def _mail_answer(
     if isinstance(outcome, Unavailable):
         raise unavailable(outcome)
     deadline = outcome.deadline.isoformat()
-    wizard.touch(now_of(request), masked=outcome.masked_address, deadline=deadline).save(
-        request.session
-    )
+    wizard.touch(
+        now_of(request), masked=outcome.masked_address, deadline=deadline, mail_step=step
+    ).save(request.session)
     return RedirectResponse("/activation/mail-sent", status_code=303)
 
 
-async def _send_mail(request: Request, wizard: Wizard, account: Account) -> Response:
+async def _send_mail(request: Request, wizard: Wizard, account: Account, step: str) -> Response:
     outcome = await send_action_link(
         students_of(request),
         account,
@@ -119,7 +125,7 @@ async def _send_mail(request: Request, wizard: Wizard, account: Account) -> Resp
         link_policy_of(request),
         now_of(request),
     )
-    return _mail_answer(request, wizard, outcome)
+    return _mail_answer(request, wizard, outcome, step)
 
 
 # --- step 1 and 2 ----------------------------------------------------------------------
@@ -128,6 +134,7 @@ async def _send_mail(request: Request, wizard: Wizard, account: Account) -> Resp
 async def identifier(request: Request) -> Response:
     if request.method == "GET":
         forget(request.session)
+        forget_account_locale(request)
         return await render_form(request, "activation_identifier.html")
     form = await posted_form(request, RESTART)
     if isinstance(form, Response):
@@ -148,6 +155,7 @@ async def identifier(request: Request) -> Response:
     if account is None:
         lookups.labels("unknown").inc()
         return render(request, "activation_unknown.html", {"username": username}, status_code=404)
+    adopt_account_locale(request, account.locale)
     branch = branch_for(account)
     lookups.labels(branch.value).inc()
     if branch is Branch.EXPIRED:
@@ -157,7 +165,7 @@ async def identifier(request: Request) -> Response:
     wizard = Wizard.start(account.id, account.username, now_of(request))
     wizard.save(request.session)
     if branch is Branch.SEND_MAIL:
-        return await _send_mail(request, wizard, account)
+        return await _send_mail(request, wizard, account, "3")
     return RedirectResponse("/activation/ine", status_code=303)
 
 
@@ -172,10 +180,16 @@ async def mail_sent(request: Request) -> Response:
         return _restart()
     deadline = deadline.astimezone(PARIS)
     minutes_left = int((deadline - now).total_seconds() // 60)
+    step = wizard.mail_step if wizard.mail_step in MAIL_STEPS else "3"
     return await render_form(
         request,
         "activation_mail_sent.html",
-        {"masked": wizard.masked, "deadline": deadline, "minutes_left": minutes_left},
+        {
+            "masked": wizard.masked,
+            "deadline": deadline,
+            "minutes_left": minutes_left,
+            "mail_step": step,
+        },
     )
 
 
@@ -189,7 +203,7 @@ async def resend(request: Request) -> Response:
     account = await _current_account(request, wizard)
     if account is None or branch_for(account) is not Branch.SEND_MAIL:
         return _restart()
-    return await _send_mail(request, wizard, account)
+    return await _send_mail(request, wizard, account, "3-1")
 
 
 # --- step 4: the INE -------------------------------------------------------------------
@@ -221,6 +235,10 @@ async def ine(request: Request) -> Response:
     )
     if isinstance(outcome, Limited):
         return limit_page(request, outcome, RESTART)
+    if isinstance(outcome, Refused):
+        # ine.none_on_file: no INE can prove who this is, only the desk can (seed 004).
+        metrics_of(request).ine_failures.labels("none_on_file").inc()
+        return _desk(request, wizard)
     if isinstance(outcome, Invalid):
         # ine.mismatch, ine.format, ine.check_key: the reason is the code's last word.
         metrics_of(request).ine_failures.labels(outcome.code.rsplit(".", 1)[-1]).inc()
@@ -229,6 +247,14 @@ async def ine(request: Request) -> Response:
     proof = await grant_rescue_email_change(counters_of(request), account)
     wizard.touch(now_of(request), ine_proof=proof).save(request.session)
     return RedirectResponse("/activation/rescue-email", status_code=303)
+
+
+def _desk(request: Request, wizard: Wizard) -> Response:
+    """Step 4 for an account with no INE on file (docs/activation.md, "No INE on file"):
+    the desk, in seed 004's words; a page of its own, not an error of the INE field (the
+    typing was fine). Answered for any well-formed INE, so it tells no more than that."""
+    context = {"mail_sent": wizard.mail_deadline is not None}
+    return render(request, "activation_desk.html", context, status_code=409)
 
 
 # --- step 4-1 and 5: the rescue email --------------------------------------------------
@@ -279,4 +305,4 @@ async def rescue_email(request: Request) -> Response:
         # Written (or written and put back): the proof is spent, this copy of it is useless.
         wizard = wizard.touch(now_of(request), ine_proof=None)
         wizard.save(request.session)
-    return _mail_answer(request, wizard, outcome)
+    return _mail_answer(request, wizard, outcome, "5")

@@ -19,7 +19,7 @@ from bridge.domain.deadlines import end_of_day
 from bridge.flows.lost_password import Login, Notice, Recovery, parse_login, recover
 from bridge.flows.outcomes import Invalid, Limited, Notified, Refused, Sent, Unavailable
 from bridge.gateway.smtp import Mailer
-from bridge.i18n import N_, gettext
+from bridge.i18n import N_, gettext, use_locale
 from bridge.settings import Settings
 from bridge.web.background import run_in_background
 from bridge.web.metrics import Metrics, metrics_of
@@ -33,6 +33,7 @@ from bridge.web.requests import (
     settings_of,
     students_of,
 )
+from bridge.web.students.notices import account_language
 from bridge.web.templating import render
 
 log = logging.getLogger("bridge.web.lost_password")
@@ -55,15 +56,15 @@ ERRORS = {
 # The notices: plain text, no link, nothing but what the owner of the address needs.
 NOTICES = {
     Notice.SEE_THE_DESK: (
-        N_("Mot de passe oublié : rendez-vous à l'accueil"),
+        N_("Mot de passe oublié : vérification de votre identité sur place"),
         N_(
             "Bonjour,\n\n"
             "Une demande de nouveau mot de passe a été faite pour le compte informatique "
             "associé à cette adresse.\n\n"
             "Cette adresse mail de secours n'a pas encore été vérifiée : aucun lien ne peut "
-            "y être envoyé. Présentez-vous à l'accueil, %(desk_room)s (%(desk_hours)s), "
-            "muni(e) de votre carte d'étudiant : le personnel vérifiera votre identité et "
-            "réinitialisera votre compte. Vous pouvez aussi utiliser le formulaire "
+            "y être envoyé. Adressez-vous au personnel de %(desk_name)s, en %(desk_room)s "
+            "(%(desk_hours)s), muni(e) de votre carte étudiant : il vérifiera votre identité "
+            "et réinitialisera votre compte. Vous pouvez aussi utiliser le formulaire "
             "d'assistance : %(support_url)s\n\n"
             "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n"
         ),
@@ -94,13 +95,16 @@ class MailedNotices:
 
     async def send_notice(self, account: Account, notice: Notice) -> None:
         subject, body = NOTICES[notice]
-        values = {
-            "username": account.username,
-            "desk_room": gettext(self.settings.desk_room),
-            "desk_hours": gettext(self.settings.desk_hours),
-            "support_url": self.settings.support_url,
-        }
-        await self.mailer.send(account.rescue_email or "", gettext(subject), gettext(body) % values)
+        with use_locale(account_language(account)):
+            values = {
+                "username": account.username,
+                "desk_name": gettext(self.settings.desk_name),
+                "desk_room": gettext(self.settings.desk_room),
+                "desk_hours": gettext(self.settings.desk_hours),
+                "support_url": self.settings.support_url,
+            }
+            subject, body = gettext(subject), gettext(body) % values
+        await self.mailer.send(account.rescue_email or "", subject, body)
 
 
 def log_recovery(outcome: Recovery) -> None:

@@ -18,6 +18,9 @@ class Wizard:
     touched: float  # POSIX seconds of the last step
     masked: str | None = None  # once a mail left: where to, masked
     deadline: str | None = None  # and until when its link is valid (ISO, Europe/Paris)
+    # Which of seed 000's steps sent it, for the page's label: "3", "3-1" (a resend) or "5"
+    # (after a new rescue address).
+    mail_step: str | None = None
     # After a confirmed INE: the nonce of the one-time proof (bridge.flows.rescue_email);
     # the account holds its digest until one rescue-address write spends it.
     ine_proof: str | None = None

@@ -11,6 +11,7 @@ import pytest
 
 from bridge.domain.accounts import Account, RequiredAction
 from bridge.domain.deadlines import PARIS
+from bridge.domain.errors import Rejected, ServiceUnavailable
 from bridge.domain.ratelimits import Limits
 from bridge.flows.action_links import LinkPolicy, LinkPurpose, send_action_link
 from bridge.flows.counters import MemoryCounters
@@ -201,3 +202,52 @@ async def test_the_realm_budget_holds_across_accounts() -> None:
     assert outcomes[2] == Limited("mail.busy", retry_after=61)
     # The third account's own counters were given back: its next try is not "too soon".
     assert await links.counters.count(mails_today_key("u2", NOW)) == 0
+
+
+@pytest.mark.parametrize(
+    ("stored", "reader", "written"),
+    [
+        (None, "en", "en"),  # no language yet: the page's becomes the account's
+        ("fr", "en", "en"),  # the reader changed language: the mail follows the page
+        ("en", "en", None),  # already so: no write
+        ("en", None, None),  # the console: the account's language stays
+    ],
+)
+async def test_the_account_takes_the_readers_language_before_the_mail(
+    stored: str | None, reader: str | None, written: str | None
+) -> None:
+    gateway = MemoryGateway()
+    account = gateway.add(student(locale=stored))
+    links = dataclasses.replace(policy(), locale=reader)
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, NOW)
+    assert isinstance(outcome, Sent)
+    expected = ["set_locale", "send_action_mail"] if written else ["send_action_mail"]
+    assert gateway.calls == expected
+    assert gateway.accounts["u1"].locale == (written or stored)
+
+
+async def test_a_language_write_that_fails_for_an_outage_sends_nothing_and_counts_nothing() -> None:
+    class Down(MemoryGateway):
+        async def set_locale(self, account: Account, locale: str) -> None:
+            raise ServiceUnavailable("Keycloak down")
+
+    gateway = Down()
+    account = gateway.add(student())
+    links = dataclasses.replace(policy(), locale="en")
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, NOW)
+    assert isinstance(outcome, Unavailable)
+    assert gateway.mails == []
+    assert await links.counters.count(mails_today_key("u1", NOW)) == 0
+
+
+async def test_a_refused_language_write_still_sends_the_mail() -> None:
+    class Refusing(MemoryGateway):
+        async def set_locale(self, account: Account, locale: str) -> None:
+            raise Rejected("error-user-attribute-read-only")
+
+    gateway = Refusing()
+    account = gateway.add(student())
+    links = dataclasses.replace(policy(), locale="en")
+    outcome = await send_action_link(gateway, account, LinkPurpose.ACTIVATION, links, NOW)
+    assert isinstance(outcome, Sent)
+    assert len(gateway.mails) == 1

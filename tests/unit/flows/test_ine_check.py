@@ -13,7 +13,7 @@ from bridge.domain.deadlines import PARIS
 from bridge.domain.ratelimits import Limits
 from bridge.flows.counters import MemoryCounters
 from bridge.flows.ine_check import IneConfirmed, check_ine
-from bridge.flows.outcomes import Invalid, Limited
+from bridge.flows.outcomes import Invalid, Limited, Refused
 from tests.helpers.memory_gateway import MemoryGateway
 
 pytestmark = pytest.mark.anyio
@@ -124,10 +124,44 @@ async def test_past_the_allowance_tries_on_the_account_wait_a_doubling_interval(
     assert await counters.count(f"ine:fail:u1:{TODAY.isoformat()}") == 8
 
 
-async def test_an_account_without_ine_matches_nothing() -> None:
+@pytest.mark.parametrize("on_file", [None, "", "   ", "not an INE", bea("1234567890")[:-1] + "Z"])
+async def test_an_account_without_a_usable_ine_is_sent_to_the_desk_uncounted(
+    on_file: str | None,
+) -> None:
+    """No INE on file (or one no valid INE can equal): the first well-formed INE gets the
+    desk, again and again, never counted, never locked out (docs/activation.md)."""
+    gateway, counters = MemoryGateway(), MemoryCounters()
+    account = gateway.add(student(ine=on_file))
+    limits = Limits(ine_failures_per_network=1)
+    for _ in range(4):
+        outcome = await check_ine(
+            counters, account, bea("1234567890"), now=NOW, limits=limits, requester=HOME
+        )
+        assert outcome == Refused("ine.none_on_file")
+    assert await counters.count(f"ine:fail:u1:{TODAY.isoformat()}") == 0
+
+
+async def test_typos_come_before_the_desk() -> None:
+    """The desk answers a well-formed INE only: a typo is still told as a typo."""
     gateway, counters = MemoryGateway(), MemoryCounters()
     account = gateway.add(student(ine=None))
+    outcome = await check_ine(counters, account, "12345", now=NOW, limits=Limits(), requester=HOME)
+    assert outcome == Invalid("ine.format")
+
+
+async def test_the_desk_is_reached_even_from_a_network_locked_out() -> None:
+    gateway, counters = MemoryGateway(), MemoryCounters()
+    limits = Limits(ine_failures_per_network=1)
+    with_ine = gateway.add(student(ine=bea("1234567890")))
+    assert await check_ine(
+        counters, with_ine, bea("9876543210"), now=NOW, limits=limits, requester=HOME
+    ) == Invalid("ine.mismatch")
+    assert await check_ine(
+        counters, with_ine, bea("9876543210"), now=NOW, limits=limits, requester=HOME
+    ) == Limited("ine.locked")
+    # The SIS's INE removed meanwhile: the same network, the desk at once.
+    without = dataclasses.replace(with_ine, ine=None)
     outcome = await check_ine(
-        counters, account, bea("1234567890"), now=NOW, limits=Limits(), requester=HOME
+        counters, without, bea("9876543210"), now=NOW, limits=limits, requester=HOME
     )
-    assert outcome == Invalid("ine.mismatch")
+    assert outcome == Refused("ine.none_on_file")

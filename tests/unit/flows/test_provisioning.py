@@ -59,6 +59,7 @@ async def test_an_enrolled_student_is_unchanged_or_updated() -> None:
         student_number="22001234",
         last_enrollment_year=2026,
         valid_until=dt.date(2027, 12, 31),
+        primary_affiliation="student",
     )
     index.add(existing)
     applier = run(gateway, index)
@@ -91,6 +92,7 @@ def student(user_id: str, username: str, **fields: object) -> Account:
         "last_enrollment_year": 2026,
         "valid_until": dt.date(2027, 12, 31),
         "in_students": True,
+        "primary_affiliation": "student",
     }
     values.update(fields)
     return Account(user_id, username, True, **values)  # type: ignore[arg-type]

@@ -49,6 +49,7 @@ def test_a_record_becomes_a_representation_keycloak_reads() -> None:
             "supannEtuId": ["22001234"],
             "ine": ["1234567890T"],
             "institutionalEmail": ["jean.martin@etu.umontpellier.fr"],
+            "eduPersonPrimaryAffiliation": ["student"],
             "lastEnrollmentYear": ["2026"],
             "validUntil": ["2027-12-31"],
         },

@@ -3,11 +3,17 @@
      and these links are for students. -->
 <#macro content>
 <#if !["login-otp", "login-config-totp"]?seq_contains(pageId!"")>
+<#-- The bridge opens in the language this page is in (its ?lang=; bridge/web/locales.py):
+     Keycloak's language cookie lives on Keycloak's host, which the bridge cannot read. -->
+<#assign umLang = "">
+<#if locale?? && locale.currentLanguageTag??>
+  <#assign umLang = "?lang=" + locale.currentLanguageTag?url('UTF-8')>
+</#if>
 <nav id="um-footer" class="um-footer" aria-label="${msg("um.footer.label")}">
   <ul>
-    <li><a id="um-footer-activation" href="${properties.umBridgeUrl}/activation">${msg("um.footer.activation")}</a></li>
-    <li><a id="um-footer-lost-password" href="${properties.umBridgeUrl}/lost-password">${msg("um.footer.lostPassword")}</a></li>
-    <li><a id="um-footer-help" href="${properties.umBridgeUrl}/help">${msg("um.footer.help")}</a></li>
+    <li><a id="um-footer-activation" href="${properties.umBridgeUrl}/activation${umLang}">${msg("um.footer.activation")}</a></li>
+    <li><a id="um-footer-lost-password" href="${properties.umBridgeUrl}/lost-password${umLang}">${msg("um.footer.lostPassword")}</a></li>
+    <li><a id="um-footer-help" href="${properties.umBridgeUrl}/help${umLang}">${msg("um.footer.help")}</a></li>
   </ul>
 </nav>
 </#if>
