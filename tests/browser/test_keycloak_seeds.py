@@ -152,6 +152,20 @@ def test_the_charter_is_shown_in_full_and_its_version_recorded(
     assert after == [str(int(accepted.accepted_at.timestamp()))]
 
 
+def test_declining_the_charter_records_nothing(
+    stack: Any, admin: httpx.Client, make_user: Any, page: Page
+) -> None:
+    student = make_user(password=None)
+    page.goto(send_link(stack, admin, student, LinkPurpose.ACTIVATION))
+    page.click("a[href*='login-actions/action-token']")
+    expect(page.locator("#kc-decline")).to_have_text("Je refuse")
+    page.click("#kc-decline")
+    expect(page.locator("body")).to_contain_text("Vous avez refusé la charte informatique")
+    assert charter_acceptance(stack, student["id"]) is None
+    # The charter comes first: no password was set either.
+    assert admin.get(f"/users/{student['id']}/credentials").json() == []
+
+
 def test_a_charter_version_not_recorded_cannot_be_accepted(
     stack: Any, admin: httpx.Client, make_user: Any, page: Page
 ) -> None:
