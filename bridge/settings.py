@@ -3,10 +3,10 @@ environment in `bridge`.
 
 One section per part of the runtime, each with its own `from_env(environ=None)` that
 demands only the secrets that part needs: `Settings` (the web bridge), `JobSettings` (the
-jobs, as the `provisioning` client), `AdminSettings` (`bridge realm console-permissions`,
-as a Keycloak administrator), `SmtpSettings` (`bridge remind`'s relay). Secrets come from
-the environment only; nothing here has a secret default. An unset and an empty variable
-both mean the default.
+jobs, as the `provisioning` client), `AdminSettings` (`bridge realm setup`, as a Keycloak
+administrator), `SmtpSettings` (`bridge remind`'s relay). Secrets come from the
+environment only; nothing here has a secret default. An unset and an empty variable both
+mean the default.
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ class SettingsError(RuntimeError):
     pass
 
 
+def theme_dir_from(env: Mapping[str, str]) -> Path:
+    return Path(_get(env, "UM_THEME_DIR", str(REPO_ROOT / "themes" / "um-activation")))
+
+
 # What a cookie key must have (UM_SESSION_SECRET, UM_CONSOLE_SESSION_SECRET): README.md.
 SECRET_MIN_BYTES = 32
 SECRET_MIN_BITS = 128
@@ -78,8 +82,9 @@ def _strong_secret(name: str, value: str) -> str:
     return value
 
 
-def _university_domains(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The university's own mail domains, its main one first (UM_UNIVERSITY_DOMAINS)."""
+def university_domains_from(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The university's own mail domains, its main one first (UM_UNIVERSITY_DOMAINS):
+    refused as rescue addresses, by the bridge and by Keycloak (`bridge realm setup`)."""
     domains = tuple(
         d.strip().lower()
         for d in _get(env, "UM_UNIVERSITY_DOMAINS", "umontpellier.fr").split(",")
@@ -297,7 +302,7 @@ class Settings:
             public_url=public_url,
             session_secret=session_secret,
             university_name=_get(env, "UM_UNIVERSITY_NAME", UNIVERSITY_NAME),
-            theme_dir=Path(_get(env, "UM_THEME_DIR", str(REPO_ROOT / "themes" / "um-activation"))),
+            theme_dir=theme_dir_from(env),
             support_url=_get(env, "UM_SUPPORT_URL", "https://assistance.umontpellier.example/"),
             dev_mode=dev_mode,
             # The mail viewer exists only in dev mode: it shows every mail sent.
@@ -309,7 +314,7 @@ class Settings:
             portal_url=portal_url,
             action_client_id=action_client_id,
             action_redirect_uri=action_redirect_uri,
-            university_domains=_university_domains(env),
+            university_domains=university_domains_from(env),
             limits=limits,
             address_limit=address_limit,
             charter=_flag(env.get("UM_CHARTER")),
@@ -366,7 +371,7 @@ class JobSettings:
             provision_state=Path(state) if state else None,
             sis_export=Path(export) if export else None,
             redis_url=env.get("UM_REDIS_URL") or None,
-            principal_scope=_university_domains(env)[0],
+            principal_scope=university_domains_from(env)[0],
         )
 
 
@@ -380,6 +385,10 @@ class AdminSettings:
     password: str
     # The realm the administrator signs in to.
     user_realm: str = "master"
+    # The bridge's own settings, which `bridge realm setup` writes into the realm (the
+    # rescue-address rule, the charter's version): the same variables, the same defaults.
+    university_domains: tuple[str, ...] = ("umontpellier.fr",)
+    theme_dir: Path = REPO_ROOT / "themes" / "um-activation"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AdminSettings:
@@ -393,6 +402,8 @@ class AdminSettings:
             user=_get(env, "UM_ADMIN_USER", "admin"),
             password=password,
             user_realm=_get(env, "UM_ADMIN_REALM", "master"),
+            university_domains=university_domains_from(env),
+            theme_dir=theme_dir_from(env),
         )
 
 

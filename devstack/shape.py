@@ -8,8 +8,8 @@ for the production-shape stage of `make test` (tests/production/) and the benchm
 - the bridge replicas: the wheel built from the checkout, installed into a fresh virtualenv
   (devstack.package), run as the image's CMD; never the source tree;
 - Keycloak as a cluster (devstack.cluster) on one PostgreSQL, Redis, an SMTP sink standing
-  for the university's relay; `bridge realm console-permissions` as the `realm-setup`
-  service runs it.
+  for the university's relay; `bridge realm setup` as the `realm-setup` service runs
+  it.
 
 What differs from compose, and only that: addresses (each `service:port` is a loopback port
 here), container paths (the volumes' host paths), the public hosts (`localhost` on two
@@ -268,10 +268,11 @@ class ProductionShape:
         self.timings["keycloak cluster formed"] = time.monotonic() - started
 
     def realm_setup(self) -> None:
-        """The `realm-setup` service: the fine-grained permissions, as an administrator."""
+        """The `realm-setup` service: the permissions, the rescue-address rule and the IT
+        charter's version, as an administrator."""
         assert self.installed
         result = subprocess.run(  # noqa: S603 - fixed argv
-            self.installed.command("realm", "console-permissions"),
+            self.installed.command("realm", "setup"),
             env=self.environment("realm-setup"),
             cwd=self.run_dir,
             capture_output=True,

@@ -18,8 +18,9 @@ import uvicorn
 
 from bridge.app import create_app
 from bridge.domain.deadlines import PARIS
+from bridge.gateway.keycloak.charter import charter_version
 from bridge.logconfig import LOG_CONFIG
-from bridge.settings import Settings
+from bridge.settings import Settings, theme_dir_from, university_domains_from
 from devstack.admin import DevAdmin
 from devstack.demo import STAFF, DemoAccount, load_demo
 from devstack.keycloak import REPO_ROOT, KeycloakInstance
@@ -142,7 +143,12 @@ def run_dev(fresh: bool = False) -> None:
 
 async def _set_up_realm(admin: DevAdmin, staff_otp_secret: str) -> list[DemoAccount]:
     """One event loop for both steps: the gateway's HTTP client belongs to the loop."""
-    await admin.ensure_permissions()
+    # `bridge realm setup`'s steps, from the settings the bridge reads (docs/keycloak.md).
+    await admin.setup(
+        university_domains=university_domains_from(os.environ),
+        charter_version=charter_version(theme_dir_from(os.environ)),
+        now=int(time.time()),
+    )
     return await load_demo(admin, dt.datetime.now(PARIS).date(), staff_otp_secret=staff_otp_secret)
 
 

@@ -19,8 +19,9 @@ import pytest
 import uvicorn
 
 from bridge.gateway.keycloak import ProvisioningGateway, RealmSetup, StudentsGateway
+from bridge.gateway.keycloak.charter import charter_version
 from bridge.logconfig import LOG_CONFIG
-from bridge.settings import Settings, SmtpSettings
+from bridge.settings import REPO_ROOT, Settings, SmtpSettings
 from devstack.mailsink import start_mail_sink
 from devstack.ports import free_ports
 from devstack.private import cookie_secrets, private_keycloak
@@ -33,6 +34,10 @@ from tests.helpers.totp import keycloak_credential, new_secret
 # The production-shape stage runs on its own deployment, alone
 # (scripts/test-production-shape): never collected with the other tests.
 collect_ignore = [] if os.environ.get("UM_TEST_STAGE") == "production-shape" else ["production"]
+
+# The bridge's UM_UNIVERSITY_DOMAINS, which the realm set-up writes into Keycloak too.
+UNIVERSITY_DOMAINS = "umontpellier.fr,umontpellier.example"
+THEME_DIR = REPO_ROOT / "themes" / "um-activation"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -69,11 +74,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     stack = Stack(keycloak, mail_dir, smtp_port, values, bridge_port, sink, counters)
     try:
-        # The one set-up step the realm file cannot carry (docs/console.md), as in `make dev`.
+        # The set-up steps the realm file cannot carry (`bridge realm setup`), as in `make dev`.
         setup = RealmSetup.administrator(
             keycloak.url, "um", keycloak.admin_user, keycloak.admin_password
         )
-        asyncio.run(setup.ensure_permissions())
+        asyncio.run(
+            setup.setup(
+                university_domains=UNIVERSITY_DOMAINS.split(","),
+                charter_version=charter_version(THEME_DIR),
+                now=int(time.time()),
+            )
+        )
         yield stack
     finally:
         private.stop()
@@ -171,7 +182,7 @@ def bridge(stack: Stack) -> Iterator[Bridge]:
             "UM_BRIDGE_URL": f"http://localhost:{port}",
             "UM_DEV_MODE": "true",
             "UM_MAIL_DIR": str(stack.mail_dir),
-            "UM_UNIVERSITY_DOMAINS": "umontpellier.fr,umontpellier.example",
+            "UM_UNIVERSITY_DOMAINS": UNIVERSITY_DOMAINS,
             # Every test posts from 127.0.0.1: the per-address limit has its own test.
             "UM_ADDRESS_LIMIT": "100000/600",
             # and the proof of work too (tests/integration/test_challenge.py).

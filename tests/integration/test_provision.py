@@ -98,6 +98,26 @@ async def test_creation_no_change_rerun_and_name_change(
     assert user_by_number(admin, first)["username"] == created["username"]  # never changes
 
 
+async def test_a_university_rescue_address_from_the_sis_is_not_written(
+    jobs_gateway: ProvisioningGateway, admin: httpx.Client, tmp_path: Path
+) -> None:
+    """The realm refuses a university address as `email` (`bridge realm setup`): the account
+    is created, and later updated, without it, as if the SIS had given none."""
+    first, second = number(), number()
+    university = f"{first},Martin{letters()},Jean,2026,,,jean@etu.umontpellier.example,"
+    plain = f"{second},Dupont{letters()},Alice,2026,,,,"
+    summary = await provision(
+        jobs_gateway, write(tmp_path, [HEADER, university, plain]), today=TODAY
+    )
+    assert (summary.created, summary.rejected) == (2, [])
+    assert "email" not in user_by_number(admin, first)
+    later = f"{second},{plain.split(',')[1]},Alice,2027,,,alice@umontpellier.fr,"
+    again = await provision(jobs_gateway, write(tmp_path, [HEADER, later], "b.csv"), today=TODAY)
+    assert (again.updated, again.rejected) == (1, [])
+    alice = user_by_number(admin, second)
+    assert alice["attributes"]["lastEnrollmentYear"] == ["2027"] and "email" not in alice
+
+
 @pytest.mark.core
 async def test_re_enrollment_brings_everything_back(
     jobs_gateway: ProvisioningGateway,

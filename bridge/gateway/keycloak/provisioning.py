@@ -46,6 +46,7 @@ from bridge.gateway.keycloak.mapping import (
     representation_from_record,
     with_temporary_password,
 )
+from bridge.gateway.keycloak.realm_setup import UNIVERSITY_ADDRESS_MESSAGE
 
 log = logging.getLogger("bridge.gateway.keycloak.provisioning")
 
@@ -251,15 +252,20 @@ class ProvisioningGateway(Gateway):
         }
 
     async def _create(self, account: NewAccount, slots: asyncio.Semaphore | None) -> Imported:
+        rep = new_account_representation(account)
         try:
             async with slots or contextlib.nullcontext():
                 with self._call("user.create"):
-                    user_id = await self._admin.a_create_user(
-                        new_account_representation(account), exist_ok=False
-                    )
+                    user_id = await self._admin.a_create_user(rep, exist_ok=False)
         except Conflict:
             return Imported(created=False, user_id=None)
         except Rejected as error:
+            if error.code == UNIVERSITY_ADDRESS_MESSAGE and account.record.rescue_email:
+                # A university address is no rescue address (the realm's rule, `bridge
+                # realm setup`): the account is created without one, as if none was given.
+                log.info("university rescue address from the SIS not written (new account)")
+                record = dataclasses.replace(account.record, rescue_email=None)
+                return await self._create(dataclasses.replace(account, record=record), slots)
             return Imported(created=False, user_id=None, refused=error.detail or error.code)
         return Imported(created=True, user_id=str(user_id))
 
@@ -278,7 +284,17 @@ class ProvisioningGateway(Gateway):
             if moved is None:
                 moved = found
 
-        await self._update(user_id, mutate)
+        try:
+            await self._update(user_id, mutate)
+        except Rejected as error:
+            if error.code != UNIVERSITY_ADDRESS_MESSAGE or "rescue_email" not in changes:
+                raise
+            # The offered rescue address is a university one (the realm's rule): the rest
+            # is written, the address is not, as at creation.
+            log.info("university rescue address from the SIS not written (%s)", user_id)
+            return await self.apply_changes(
+                user_id, {k: v for k, v in changes.items() if k != "rescue_email"}
+            )
         return moved or ()
 
     # --- expiry and reminders -------------------------------------------------------------

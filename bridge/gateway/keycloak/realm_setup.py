@@ -22,19 +22,36 @@ Measured on 26.5.6, and why it is this shape:
   policy does not grant is what refuses a member of both `students` and `staff` (a
   Keycloak search still lists such an account: docs/security.md). Keycloak has no policy
   on the target's roles, so the holders are named one by one, as found at set-up: run it
-  again after granting such a role in this realm."""
+  again after granting such a role in this realm.
+
+And two rules the realm file cannot carry, since they come from the deployment's settings:
+- the rescue address (the user profile's `email`) may not be on one of the university's
+  domains (`UM_UNIVERSITY_DOMAINS`, the bridge's own rule): Keycloak's update-email page
+  then refuses it as the bridge's pages do;
+- the IT charter's version, read from the theme's charter files, recorded in the realm
+  (charter.py).
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from keycloak.exceptions import KeycloakGetError, raise_error_from_response
+from keycloak.exceptions import KeycloakGetError, KeycloakPutError, raise_error_from_response
 
 from bridge.domain.errors import Rejected
 from bridge.gateway.keycloak.base import Gateway
+from bridge.gateway.keycloak.charter import (
+    CharterAcceptance,
+    acceptance,
+    ledger_json,
+    parse_ledger,
+    with_version,
+)
 from bridge.gateway.keycloak.errors import domain_errors
 from bridge.gateway.keycloak.mapping import STAFF_GROUP, STUDENTS_GROUP
 
@@ -112,8 +129,109 @@ USER_SCOPES = (
 # What earlier set-ups created: the staff role once acted with its own token.
 RETIRED = ("Staff manage students", "Has the staff role")
 
+# The rescue-address rule: a `pattern` validator of `email`, its message a theme key.
+UNIVERSITY_ADDRESS_MESSAGE = "um.error.rescueEmail.university"
+# Where Keycloak's TERMS_AND_CONDITIONS writes the acceptance time (epoch seconds).
+TERMS_ATTRIBUTE = "terms_and_conditions"
+# The charter's versions and when each came into force (charter.py), a realm attribute.
+CHARTER_LEDGER = "umCharterVersions"
+# The version in force, for the terms page (a realm localization text, in each locale).
+CHARTER_KEY = "um.charter.recordedVersion"
+CHARTER_LOCALES = ("fr", "en")
+
+
+def university_address_pattern(university_domains: Iterable[str]) -> str | None:
+    """A Java regex (Keycloak matches it whole) that an address on one of these domains,
+    or on one of their subdomains, fails: bridge.domain.rescue_email's rule. None when
+    there is no domain."""
+    domains = sorted({d.strip().strip(".").lower() for d in university_domains} - {""})
+    if not domains:
+        return None
+    alternatives = "|".join(re.escape(d) for d in domains)
+    return f"(?i)(?!.*@(?:[^@]*\\.)?(?:{alternatives})$).*"
+
 
 class RealmSetup(Gateway):
+    async def setup(
+        self, *, university_domains: Iterable[str], charter_version: str, now: int
+    ) -> None:
+        """Every step, as `bridge realm setup` runs them (the dev stack, the tests)."""
+        await self.ensure_permissions()
+        await self.ensure_rescue_email_rule(university_domains)
+        await self.ensure_charter(charter_version, now)
+
+    async def ensure_rescue_email_rule(self, university_domains: Iterable[str]) -> bool:
+        """The user profile's `email` refuses the university's domains (none: no rule).
+        True when the profile changed. Keycloak validates the whole profile on every
+        write, so an account already holding such an address can no longer be written
+        until its address changes (universities_addresses() counts them)."""
+        pattern = university_address_pattern(university_domains)
+        with domain_errors():
+            profile = await self._admin.a_get_realm_users_profile()
+            [email] = [a for a in profile["attributes"] if a["name"] == "email"]
+            validations = dict(email.get("validations") or {})
+            if pattern is None:
+                validations.pop("pattern", None)
+            else:
+                validations["pattern"] = {
+                    "pattern": pattern,
+                    "error-message": UNIVERSITY_ADDRESS_MESSAGE,
+                }
+            if validations == (email.get("validations") or {}):
+                return False
+            email["validations"] = validations
+            await self._admin.a_update_realm_users_profile(profile)
+            return True
+
+    async def university_addresses(self, university_domains: Iterable[str]) -> int:
+        """How many accounts hold a rescue address on one of these domains."""
+        compiled = re.compile(university_address_pattern(university_domains) or ".*")
+        found = 0
+        for domain in {d.strip().strip(".").lower() for d in university_domains} - {""}:
+            for user in await self._paged("users", page=500, extra={"email": domain}):
+                if not compiled.fullmatch(user.get("email") or ""):
+                    found += 1
+        return found
+
+    async def ensure_charter(self, version: str, now: int) -> bool:
+        """Record `version` as the charter in force from `now` (epoch seconds), unless it
+        already is; then tell the terms page. True when a new version was recorded."""
+        name = str(self._admin.connection.realm_name)
+        with domain_errors():
+            realm = await self._admin.a_get_realm(name)
+            attributes = dict(realm.get("attributes") or {})
+            before = parse_ledger(attributes.get(CHARTER_LEDGER))
+            ledger = with_version(before, version, now)
+            # The ledger first: a page that shows the new version finds it recorded.
+            if ledger != before:
+                # The realm's attributes are written whole: the others are sent back as read.
+                attributes[CHARTER_LEDGER] = ledger_json(ledger)
+                await self._admin.a_update_realm(name, {"attributes": attributes})
+            for locale in CHARTER_LOCALES:
+                await self._put_text(f"localization/{locale}/{quote(CHARTER_KEY)}", version)
+        return ledger != before
+
+    async def charter_acceptance(self, user_id: str) -> CharterAcceptance | None:
+        """When this account accepted the charter, and which version; None if never."""
+        with domain_errors():
+            user = await self._admin.a_get_user(user_id)
+            realm = await self._admin.a_get_realm(str(self._admin.connection.realm_name))
+        accepted = ((user.get("attributes") or {}).get(TERMS_ATTRIBUTE) or [None])[0]
+        return acceptance(
+            parse_ledger((realm.get("attributes") or {}).get(CHARTER_LEDGER)), accepted
+        )
+
+    async def _put_text(self, path: str, text: str) -> None:
+        connection = self._admin.connection
+        connection.add_param_headers("Content-Type", "text/plain; charset=utf-8")
+        try:
+            answer = await connection.a_raw_put(
+                f"admin/realms/{connection.realm_name}/{path}", data=text
+            )
+        finally:
+            connection.add_param_headers("Content-Type", "application/json")
+        raise_error_from_response(answer, KeycloakPutError, expected_codes=[200, 204])
+
     async def ensure_permissions(self) -> None:
         with domain_errors():
             server = await self._admin.a_get_client_id("admin-permissions")
@@ -194,10 +312,12 @@ class RealmSetup(Gateway):
         found = raise_error_from_response(answer, KeycloakGetError)
         return list(found) if isinstance(found, list) else []
 
-    async def _paged(self, path: str, page: int = 500) -> list[dict[str, Any]]:
+    async def _paged(
+        self, path: str, page: int = 500, extra: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         while True:
-            batch = await self._raw_list(path, {"first": len(found), "max": page})
+            batch = await self._raw_list(path, {**(extra or {}), "first": len(found), "max": page})
             found += batch
             if len(batch) < page:
                 return found

@@ -37,6 +37,9 @@
             <p id="um-checklist-status" class="um-visually-hidden" role="status" aria-live="polite"></p>
             <p id="um-refused-detail" class="um-refused" role="status" aria-live="polite"></p>
             <p class="um-why">${msg("um.password.why")}</p>
+            <#-- Seed 004: "consultez la page dédiée de la CNI"; the target is a theme
+                 property (UM_PASSWORD_ADVICE_URL), the university's own page once it has one. -->
+            <p id="um-password-advice">${msg("um.password.advice")} <a id="um-password-advice-link" class="um-link" href="${properties.umPasswordAdviceUrl!}" target="_blank" rel="noopener">${msg("um.password.adviceLink")}</a>.</p>
         </div>
         <form id="kc-passwd-update-form" class="${properties.kcFormClass!}" action="${url.loginAction}" method="post" novalidate="novalidate">
             <@field.password name="password-new" label=msg("passwordNew") fieldName="password" autocomplete="new-password" autofocus=true>
