@@ -153,7 +153,7 @@ def test_the_charter_is_shown_in_full_and_its_version_recorded(
 
 
 def test_declining_the_charter_records_nothing(
-    stack: Any, admin: httpx.Client, make_user: Any, page: Page
+    stack: Any, bridge: Any, admin: httpx.Client, make_user: Any, page: Page
 ) -> None:
     student = make_user(password=None)
     page.goto(send_link(stack, admin, student, LinkPurpose.ACTIVATION))
@@ -163,6 +163,14 @@ def test_declining_the_charter_records_nothing(
     with page.expect_request(lambda r: r.url.startswith(stack.portal_redirect_uri)) as sent:
         page.click("#kc-decline")
     assert "error=access_denied&error_description=termsAndConditionsDeclined" in sent.value.url
+    # Where a deployment's action links come back (UM_ACTION_REDIRECT_URI, the portal's
+    # /login): the refusal in words, not a new sign-in.
+    back = sent.value.url.replace(stack.portal_redirect_uri, f"{bridge.url}/portal/login")
+    answer = page.goto(back)
+    assert answer is not None and answer.status == 403
+    expect(page.locator("main")).to_contain_text("Vous avez refusé la charte")
+    page.goto(f"{back}&lang=en")
+    expect(page.locator("main")).to_contain_text("You declined the")
     assert charter_acceptance(stack, student["id"]) is None
     # The charter comes first: no password was set either.
     assert admin.get(f"/users/{student['id']}/credentials").json() == []

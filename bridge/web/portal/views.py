@@ -59,6 +59,9 @@ def locale_hints(request: Request) -> dict[str, str]:
 
 
 async def login(request: Request) -> Response:
+    if declined_charter(request):
+        # An action link's way back (UM_ACTION_REDIRECT_URI): not a new sign-in.
+        return charter_declined(request)
     settings = settings_of(request)
     redirect_uri = f"{settings.public_url}/portal/callback"
     response: Response = await _client(request).authorize_redirect(
@@ -83,6 +86,27 @@ async def change_password(request: Request) -> Response:
     return response
 
 
+CHARTER_DECLINED = "termsAndConditionsDeclined"
+CHARTER_MESSAGE = N_(
+    "Vous avez refusé la charte d'usage des ressources informatiques : votre compte ne peut "
+    "pas être utilisé sans elle. Elle vous sera de nouveau proposée à votre prochaine "
+    "connexion."
+)
+
+
+def declined_charter(request: Request) -> bool:
+    """Keycloak's answer when the student refuses the IT charter (docs/keycloak.md)."""
+    params = request.query_params
+    return params.get("error") == "access_denied" and (
+        params.get("error_description") == CHARTER_DECLINED
+    )
+
+
+def charter_declined(request: Request) -> Response:
+    words = {"title": gettext("Charte non acceptée"), "message": gettext(CHARTER_MESSAGE)}
+    return render(request, "error.html", words, status_code=403)
+
+
 async def callback(request: Request) -> Response:
     status = action_status(request.query_params)
     back = _return_path(request)
@@ -90,6 +114,8 @@ async def callback(request: Request) -> Response:
         # Cancelled before Keycloak issued a code: the session is unchanged.
         request.session["portal_notice"] = f"password.{status}"
         return RedirectResponse(back, status_code=303)
+    if declined_charter(request):
+        return charter_declined(request)
     try:
         token = await _client(request).authorize_access_token(request)
     except OAuthError as error:
