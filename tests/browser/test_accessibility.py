@@ -60,6 +60,13 @@ class Audit:
         # Every page in the walk's language: the bridge's, Keycloak's and the mails.
         if lang.split("-")[0] != self.lang:
             self.failures.append(f"{name} ({self.lang}, {self.viewport}): lang={lang}")
+        # Keycloak's pages titled by their own heading (RGAA 8.6; the theme's template.ftl).
+        heading = page.evaluate(
+            "(document.getElementById('kc-page-title')?.innerText || '')"
+            ".replace(/\\s+/g, ' ').trim()"
+        )
+        if heading and not page.title().startswith(heading):
+            self.failures.append(f"{name}: title {page.title()!r}, heading {heading!r}")
         self.screenshot(name, page)
         return found
 

@@ -61,6 +61,8 @@ def test_student_logs_in_with_code_and_pkce(
         # The themed French page.
         assert '<html class="login-pf" lang="fr"' in login_page.text
         assert "Connexion à votre compte informatique" in login_page.text
+        # Each of Keycloak's pages titled by its own heading (RGAA 8.6).
+        assert "<title>Connexion à votre compte informatique \N{EN DASH} " in login_page.text
         assert "css/um.css" in login_page.text
         assert 'id="um-footer-activation"' in login_page.text
         answer = submit_login(client, login_page, student["username"], student["password"])

@@ -1,5 +1,5 @@
 <#-- Copied from Keycloak 26.5.6's keycloak.v2 login theme (template.ftl in
-     org.keycloak.keycloak-themes-26.5.6.jar); one change, marked "um-activation" below.
+     org.keycloak.keycloak-themes-26.5.6.jar); two changes, marked "um-activation" below.
      Compare with the parent's copy when Keycloak is upgraded. -->
 <#import "field.ftl" as field>
 <#import "footer.ftl" as loginFooter>
@@ -7,7 +7,7 @@
   <#assign label>
     <#if !realm.loginWithEmailAllowed>${msg("username")}<#elseif !realm.registrationEmailAsUsername>${msg("usernameOrEmail")}<#else>${msg("email")}</#if>
   </#assign>
-  <#-- um-activation: the only change from keycloak.v2 (Keycloak 26.5.6). The group's label
+  <#-- um-activation: a change from keycloak.v2 (Keycloak 26.5.6). The group's label
        named `username`, which is not on these pages (the one-time code, the set-up of the
        app): a label for nothing, and a read-only field with no label (axe: critical
        `label`, WCAG 1.3.1/4.1.2). It now names the field it shows. -->
@@ -44,7 +44,12 @@
             <meta name="${meta?split('==')[0]}" content="${meta?split('==')[1]}"/>
         </#list>
     </#if>
-    <title>${msg("loginTitle",(realm.displayName!''))}</title>
+    <#-- um-activation: each page titled by its own heading, then the university (RGAA 8.6,
+         WCAG 2.4.2); keycloak.v2 titles every page "Connexion – …". The heading is
+         already-escaped markup: its tags are dropped, its entities kept as they are. -->
+    <#assign umHeading><#nested "header"></#assign>
+    <#assign umHeadingText = (umHeading?is_markup_output)?then(umHeading?markup_string, umHeading)?replace("<[^>]*>", "", "r")?replace("\\s+", " ", "r")?trim>
+    <title><#if umHeadingText?has_content>${umHeadingText?no_esc} – ${realm.displayName!''}<#else>${msg("loginTitle",(realm.displayName!''))}</#if></title>
     <link rel="icon" href="${url.resourcesPath}/img/favicon.ico" />
     <#if properties.stylesCommon?has_content>
         <#list properties.stylesCommon?split(' ') as style>
