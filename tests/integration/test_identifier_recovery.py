@@ -5,6 +5,7 @@ shown; one answer whatever matched; lost password's limits, across two bridge pr
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -284,3 +285,24 @@ def test_hostile_input(bridge: Any, stack: Any, make_user: Any) -> None:
     settle(bridge)
     report(f"hostile input, forgotten identifier: {count} cases, 0 responses >= 500")
     assert not LINK.search("".join(text_of(m) for m in mails_for(stack.mail_dir, student["email"])))
+
+
+async def test_the_logs_hold_codes_only(
+    bridge: Any, stack: Any, make_user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The outcome is logged by its code: neither the INE, nor the identifier, nor the
+    address, whatever came of it."""
+    caplog.set_level(logging.INFO)
+    sent, unverified = make_user(), make_user(emailVerified=False)
+    with browser() as client:
+        for student in (sent, unverified):
+            assert ask(client, bridge.url, f" {ine_of(student).lower()} ").status_code == 303
+    wait_for_mails(stack.mail_dir, sent["email"])
+    settle(bridge)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "forgotten identifier: mail sent (identifier)" in logged
+    assert "forgotten identifier: nothing sent (account.unverified)" in logged
+    for student in (sent, unverified):
+        for secret in (ine_of(student), ine_of(student).lower(), student["username"]):
+            assert secret not in logged
+        assert student["email"] not in logged
