@@ -59,6 +59,11 @@ KEYCLOAK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 MailOutcome = Sent | Notified | Done | Limited | Unavailable | Refused | Invalid
 
+# um_mails_total's `kind` for the forgotten-identifier mail (bridge/web/students/
+# identifier_recovery.py): its own kind, apart from lost password's, so that the help desk
+# sees how often students ask for it.
+IDENTIFIER_KIND = "identifier"
+
 
 def mail_outcome(outcome: MailOutcome) -> str:
     """The `outcome` label of um_mails_total: sent, or refused_<the flow's reason>."""

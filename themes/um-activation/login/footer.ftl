@@ -13,6 +13,7 @@
   <ul>
     <li><a id="um-footer-activation" href="${properties.umBridgeUrl}/activation${umLang}">${msg("um.footer.activation")}</a></li>
     <li><a id="um-footer-lost-password" href="${properties.umBridgeUrl}/lost-password${umLang}">${msg("um.footer.lostPassword")}</a></li>
+    <li><a id="um-footer-forgot-identifier" href="${properties.umBridgeUrl}/forgot-identifier${umLang}">${msg("um.footer.forgotIdentifier")}</a></li>
     <li><a id="um-footer-help" href="${properties.umBridgeUrl}/help${umLang}">${msg("um.footer.help")}</a></li>
   </ul>
 </nav>
