@@ -83,9 +83,7 @@ def _refreshes(stack: Any, token: dict[str, Any]) -> bool:
     return answer.status_code == 200
 
 
-def test_the_account_page_says_the_accounts_facts(
-    bridge: Any, stack: Any, make_user: Any
-) -> None:
+def test_the_account_page_says_the_accounts_facts(bridge: Any, stack: Any, make_user: Any) -> None:
     student = make_user()
     rescue = student["email"]
     with browser() as client:

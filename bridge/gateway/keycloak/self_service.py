@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from keycloak import KeycloakOpenID
+from keycloak.connection import ConnectionManager
 
 from bridge.domain.errors import NotAllowed, ServiceUnavailable
 from bridge.gateway.keycloak.errors import domain_errors
@@ -80,6 +80,9 @@ class SelfService:
         self, server_url: str, realm: str, client_id: str, client_secret: str | None
     ) -> None:
         self._account_url = f"{server_url.rstrip('/')}/realms/{realm}/account"
+        # python-keycloak's connection pool, with each call's own Authorization header
+        # (its shared headers would mix up two students' tokens under concurrency).
+        self._connection = ConnectionManager(base_url=server_url, timeout=int(TIMEOUT))
         self._openid = KeycloakOpenID(
             server_url=server_url,
             realm_name=realm,
@@ -93,11 +96,10 @@ class SelfService:
     ) -> Any:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-                answer = await client.request(
-                    method, f"{self._account_url}{path}", headers=headers, params=params
-                )
-        except httpx.HTTPError as error:
+            answer = await self._connection.async_s.request(
+                method, f"{self._account_url}{path}", headers=headers, params=params
+            )
+        except Exception as error:  # the client's transport errors, whatever their kind
             raise ServiceUnavailable("Keycloak's Account API unreachable") from error
         if answer.status_code in (401, 403):
             # An expired or revoked token, or one without the account audience and roles.
