@@ -21,6 +21,8 @@ from bridge.gateway.keycloak.errors import domain_errors
 from bridge.gateway.keycloak.mapping import FIELDS
 
 TIMEOUT = 10.0
+# What Keycloak's user-agent parser says of what it did not recognise: left out.
+UNKNOWN = "Unknown"
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,10 @@ class SelfService:
         found = []
         for device in devices or []:
             system = " ".join(
-                part for part in (device.get("os"), device.get("osVersion")) if part
-            ).strip()
+                str(part)
+                for part in (device.get("os"), device.get("osVersion"))
+                if part and part != UNKNOWN
+            )
             for session in device.get("sessions") or []:
                 found.append(
                     OpenSession(
