@@ -4,7 +4,9 @@ Also the activation mail-sent page's time of the last mail."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import re
 import secrets
 from typing import Any
@@ -16,6 +18,8 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from bridge.domain.accounts import mask_email
 from bridge.domain.deadlines import PARIS
+from bridge.gateway.keycloak.self_service import Tokens
+from bridge.web.portal.tokens import COOKIE, sealer
 from tests.helpers.activation import follow, start
 from tests.helpers.browserless import browser, submit_login
 from tests.helpers.forms import csrf_token
@@ -158,6 +162,41 @@ def test_sign_out_everywhere_needs_the_csrf_token(bridge: Any, make_user: Any) -
         refused = client.post(f"{bridge.url}{SIGN_OUT_EVERYWHERE}", data={})
         assert refused.status_code in (400, 403)
         assert _account_page(client, bridge.url).status_code == 200
+
+
+def _held(client: httpx.Client, bridge: Any) -> Tokens:
+    sealed = next((c.value for c in client.cookies.jar if c.name == COOKIE), None)
+    assert sealed
+    secret = bridge.app.state.settings.session_secret
+    return Tokens(**json.loads(sealer(secret).decrypt(sealed.encode())))
+
+
+def _hold(client: httpx.Client, bridge: Any, tokens: Tokens) -> None:
+    secret = bridge.app.state.settings.session_secret
+    sealed = sealer(secret).encrypt(json.dumps(dataclasses.asdict(tokens)).encode()).decode()
+    # In place of the bridge's own cookie (same domain as the jar stored it, same path).
+    (kept,) = [c for c in client.cookies.jar if c.name == COOKIE]
+    client.cookies.jar.clear(kept.domain, kept.path, kept.name)
+    client.cookies.set(COOKIE, sealed, domain=kept.domain, path=kept.path)
+
+
+def test_a_lapsing_token_is_refreshed_and_a_refused_one_asks_for_a_sign_in(
+    bridge: Any, make_user: Any
+) -> None:
+    student = make_user()
+    with browser() as client:
+        _signed_in(client, bridge.url, student)
+        held = _held(client, bridge)
+        _hold(client, bridge, dataclasses.replace(held, expires_at=0))
+        page = _account_page(client, bridge.url)
+        assert f'id="um-it-account-username">{student["username"]}<' in page.text
+        fresh = _held(client, bridge)
+        assert fresh.access_token != held.access_token and fresh.expires_at > 0
+
+        # Keycloak refuses the refresh (a token it never issued): sign in again, come back.
+        _hold(client, bridge, dataclasses.replace(fresh, expires_at=0, refresh_token="x.y.z"))
+        again = client.get(f"{bridge.url}{PAGE}")
+        assert again.status_code == 303 and again.headers["Location"] == "/portal/login"
 
 
 def test_a_students_token_reaches_their_own_account_only(

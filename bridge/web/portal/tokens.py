@@ -23,8 +23,8 @@ COOKIE = "um_portal_tokens"
 MAX_AGE = 4 * 3600  # the signed session's own lifetime
 
 
-def _fernet(request: Request) -> Fernet:
-    secret = settings_of(request).session_secret
+def sealer(secret: str) -> Fernet:
+    """The cookie's cipher, from the session secret (tests seal with it too)."""
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"um-portal-tokens").derive(
         secret.encode()
     )
@@ -32,7 +32,8 @@ def _fernet(request: Request) -> Fernet:
 
 
 def keep(request: Request, response: Response, tokens: Tokens) -> None:
-    sealed = _fernet(request).encrypt(json.dumps(asdict(tokens)).encode()).decode()
+    cipher = sealer(settings_of(request).session_secret)
+    sealed = cipher.encrypt(json.dumps(asdict(tokens)).encode()).decode()
     response.set_cookie(
         COOKIE,
         sealed,
@@ -49,8 +50,9 @@ def read(request: Request) -> Tokens | None:
     sealed = request.cookies.get(COOKIE)
     if not sealed:
         return None
+    cipher = sealer(settings_of(request).session_secret)
     try:
-        data = json.loads(_fernet(request).decrypt(sealed.encode(), ttl=MAX_AGE))
+        data = json.loads(cipher.decrypt(sealed.encode(), ttl=MAX_AGE))
         return Tokens(**data)
     except (InvalidToken, ValueError, TypeError):
         return None
