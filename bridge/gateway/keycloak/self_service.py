@@ -135,27 +135,7 @@ class SelfService:
 
     async def sessions(self, token: str) -> list[OpenSession]:
         """The sessions open, with the device and browser Keycloak recognised."""
-        devices = await self._call("GET", "/sessions/devices", token)
-        found = []
-        for device in devices or []:
-            system = " ".join(
-                str(part)
-                for part in (device.get("os"), device.get("osVersion"))
-                if part and part != UNKNOWN
-            )
-            for session in device.get("sessions") or []:
-                found.append(
-                    OpenSession(
-                        session_id=str(session.get("id") or ""),
-                        ip_address=str(session.get("ipAddress") or device.get("ipAddress") or ""),
-                        started=_when(session.get("started")),
-                        last_access=_when(session.get("lastAccess")),
-                        browser=str(session.get("browser") or device.get("browser") or ""),
-                        device=system or str(device.get("device") or ""),
-                        current=bool(session.get("current")),
-                    )
-                )
-        return sorted(found, key=lambda s: (not s.current, -s.last_access.timestamp()))
+        return sessions_of(await self._call("GET", "/sessions/devices", token))
 
     async def sign_out_everywhere(self, token: str) -> None:
         """Every session of the student ends, the one this token belongs to included."""
@@ -181,3 +161,28 @@ def tokens_of(answer: dict[str, Any], now: float) -> Tokens:
         refresh_token=str(answer.get("refresh_token") or ""),
         expires_at=float(answer.get("expires_at") or now + expires_in),
     )
+
+
+def sessions_of(devices: list[dict[str, Any]] | None) -> list[OpenSession]:
+    """`/account/sessions/devices`' answer, flattened: this session first, then the most
+    recently used."""
+    found = []
+    for device in devices or []:
+        system = " ".join(
+            str(part)
+            for part in (device.get("os"), device.get("osVersion"))
+            if part and part != UNKNOWN
+        )
+        for session in device.get("sessions") or []:
+            found.append(
+                OpenSession(
+                    session_id=str(session.get("id") or ""),
+                    ip_address=str(session.get("ipAddress") or device.get("ipAddress") or ""),
+                    started=_when(session.get("started")),
+                    last_access=_when(session.get("lastAccess")),
+                    browser=str(session.get("browser") or device.get("browser") or ""),
+                    device=system or str(device.get("device") or ""),
+                    current=bool(session.get("current")),
+                )
+            )
+    return sorted(found, key=lambda s: (not s.current, -s.last_access.timestamp()))
