@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -237,7 +238,9 @@ def _sign_in_again(request: Request) -> Response:
     return response
 
 
-async def _previous_sign_in(request: Request, claims: dict[str, Any]) -> tuple[bool, Any]:
+async def _previous_sign_in(
+    request: Request, claims: dict[str, Any]
+) -> tuple[bool, dt.datetime | None]:
     """(known, when): the last sign-in before this session, from Keycloak's LOGIN events.
     Only a holder of `view-events` reads them: the console's read-only service account,
     when this deployment runs the console (docs/account-page.md); otherwise unknown."""
