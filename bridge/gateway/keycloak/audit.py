@@ -64,6 +64,19 @@ class AuditReader(Gateway):
             return None
         return dt.datetime.fromtimestamp(events[0]["time"] / 1000, tz=dt.UTC)
 
+    async def previous_login(self, user_id: str, session_id: str) -> dt.datetime | None:
+        """The student's account page: the latest sign-in of another Keycloak session than
+        `session_id` (the one the student is reading with; its own LOGIN events, one per
+        application it signed in to, are skipped)."""
+        with self._call("events.read"):
+            events = await self._admin.a_get_events(
+                {"user": user_id, "type": "LOGIN", "first": 0, "max": 50}
+            )
+        earlier = [e["time"] for e in events if e.get("sessionId") != session_id]
+        if not earlier:
+            return None
+        return dt.datetime.fromtimestamp(max(earlier) / 1000, tz=dt.UTC)
+
     async def last_action_mail(self, user_id: str) -> dt.datetime | None:
         """When Keycloak last sent the account an action link (activation, lost password,
         the console's): the admin event of the send, so that nothing is written on the

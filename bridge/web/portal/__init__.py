@@ -19,6 +19,12 @@ routes: list[BaseRoute] = [
             Route("/espace-personnel", views.personal_space),
             Route("/espace-personnel/compte-informatique", views.it_account),
             Route("/espace-personnel/compte-informatique/mot-de-passe", views.it_account_password),
+            Route(
+                "/espace-personnel/compte-informatique/deconnexion-partout",
+                views.sign_out_everywhere,
+                methods=["POST"],
+            ),
+            Route("/deconnecte", views.signed_out),
             Route("/logout", views.logout, methods=["POST"]),
         ],
     ),

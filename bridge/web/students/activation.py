@@ -111,8 +111,13 @@ def _mail_answer(
     if isinstance(outcome, Unavailable):
         raise unavailable(outcome)
     deadline = outcome.deadline.isoformat()
+    now = now_of(request)
     wizard.touch(
-        now_of(request), masked=outcome.masked_address, deadline=deadline, mail_step=step
+        now,
+        masked=outcome.masked_address,
+        deadline=deadline,
+        mail_step=step,
+        sent_at=now.isoformat(),
     ).save(request.session)
     return RedirectResponse("/activation/mail-sent", status_code=303)
 
@@ -187,6 +192,9 @@ async def mail_sent(request: Request) -> Response:
         {
             "masked": wizard.masked,
             "deadline": deadline,
+            # The send this wizard made last (resends included); Keycloak's admin event of
+            # it is the console's to read, not the student pages' (docs/account-page.md).
+            "sent_at": wizard.mail_sent_at,
             "minutes_left": minutes_left,
             "mail_step": step,
         },

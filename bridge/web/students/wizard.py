@@ -18,6 +18,7 @@ class Wizard:
     touched: float  # POSIX seconds of the last step
     masked: str | None = None  # once a mail left: where to, masked
     deadline: str | None = None  # and until when its link is valid (ISO, Europe/Paris)
+    sent_at: str | None = None  # and when it left (ISO): the last of this wizard's sends
     # Which of seed 000's steps sent it, for the page's label: "3", "3-1" (a resend) or "5"
     # (after a new rescue address).
     mail_step: str | None = None
@@ -56,6 +57,10 @@ class Wizard:
     @property
     def mail_deadline(self) -> dt.datetime | None:
         return dt.datetime.fromisoformat(self.deadline) if self.deadline else None
+
+    @property
+    def mail_sent_at(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.sent_at) if self.sent_at else None
 
 
 def forget(session: dict[str, Any]) -> None:
