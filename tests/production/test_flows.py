@@ -22,6 +22,7 @@ from tests.helpers.console import console_login, post_action
 from tests.helpers.keycloak_pages import NEW_PASSWORD, use_link_in
 from tests.helpers.lost_password import ask
 from tests.helpers.mailbox import action_link, wait_for_mails
+from tests.helpers.report import report
 
 
 def test_the_bridge_runs_from_its_wheel_not_the_checkout(shape: ProductionShape) -> None:
@@ -63,8 +64,23 @@ def test_activation_end_to_end_through_nginx(
             client, client.get(portal_login.headers["Location"]), student["username"], NEW_PASSWORD
         )
         callback = client.get(answer.headers["Location"])
+        assert callback.status_code == 303, (callback.status_code, callback.text[-500:])
         portal = client.get(urljoin(bridge.url, callback.headers["Location"]))
+        # The account page: the student's own token against Keycloak's Account API, on the
+        # bridge's back-channel (nginx's internal route) with a token issued on the public
+        # host.
+        account = client.get(f"{bridge.url}/portal/espace-personnel/compte-informatique")
+        # Browsers keep a cookie of at most 4096 bytes (RFC 6265, 6.1): the sealed tokens
+        # must fit, with the real issuer's URL in them.
+        sealed = next(c for c in client.cookies.jar if c.name == "um_portal_tokens")
+        tokens_cookie = len(sealed.name) + len(sealed.value or "")
     assert f'id="um-portal-username">{student["username"]}<' in portal.text
+    assert account.status_code == 200, account.text[:500]
+    report(f"production shape: the account page's sealed tokens, {tokens_cookie} bytes of 4096")
+    assert tokens_cookie < 4096, tokens_cookie
+    assert f'id="um-it-account-username">{student["username"]}<' in account.text
+    assert 'id="um-it-account-password-changed">' in account.text
+    assert len(re.findall(r'<tr class="um-session', account.text)) == 1
     assert admin.get(f"/users/{student['id']}").json()["emailVerified"] is True
 
 
