@@ -13,8 +13,8 @@ import datetime as dt
 import io
 import os
 import secrets
-import string
 import stat
+import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
