@@ -6,10 +6,12 @@ critical)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from bridge.domain.deadlines import PARIS
 from tests.helpers.axe import audit, blocking
@@ -17,6 +19,18 @@ from tests.helpers.report import report
 from tests.helpers.totp import fresh_code
 
 ON_TIME = dt.datetime(2065, 3, 2, 10, 0, tzinfo=PARIS)
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """bypass_csp: the console's CSP (rightly) refuses the injected axe script."""
+    context = chromium.new_context(
+        locale="fr-FR", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def expired_student(make_user: Any, admin: httpx.Client) -> dict[str, Any]:
