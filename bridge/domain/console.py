@@ -72,19 +72,17 @@ def allowed_actions(state: State, *, administrator: bool = False) -> tuple[Actio
     if state is State.ANONYMISED:
         return ()
     if state is State.EXPIRED:
-        return (
-            (Action.SET_RESCUE_EMAIL, Action.ANONYMISE)
-            if administrator
-            else (Action.SET_RESCUE_EMAIL,)
+        actions: tuple[Action, ...] = (Action.SET_RESCUE_EMAIL, Action.ANONYMISE)
+    elif state is State.DISABLED:
+        actions = (Action.REENABLE, Action.SET_RESCUE_EMAIL)
+    else:
+        actions = (
+            Action.RESET,
+            Action.SET_RESCUE_EMAIL,
+            Action.SEND_ACTIVATION_MAIL,
+            Action.ISSUE_ACTIVATION_KEY,
         )
-    if state is State.DISABLED:
-        return (Action.REENABLE, Action.SET_RESCUE_EMAIL)
-    return (
-        Action.RESET,
-        Action.SET_RESCUE_EMAIL,
-        Action.SEND_ACTIVATION_MAIL,
-        Action.ISSUE_ACTIVATION_KEY,
-    )
+    return tuple(a for a in actions if administrator or a not in ADMIN_ACTIONS)
 
 
 def may_anonymise(account: Account, today: dt.date, years: int) -> bool:
