@@ -298,3 +298,20 @@ def test_an_account_not_expired_long_enough_is_refused(
     clock(dt.datetime(2064, 12, 31, 23, 0, tzinfo=dt.UTC))
     page = administrator.get(f"{bridge_url}/console/accounts/{student['id']}")
     assert "um-console-action-anonymise" in page.text
+
+
+async def test_the_dev_stack_grants_the_administrator_role_idempotently(
+    stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """devstack.demo gives `admin.dpo` the role this way at every `make dev`."""
+    from devstack.admin import DevAdmin
+    from devstack.demo import ADMIN_ROLE
+
+    member = make_user(groups=("/staff",))
+    gateway = DevAdmin.administrator(
+        stack.url, "um", stack.keycloak.admin_user, stack.keycloak.admin_password
+    )
+    await gateway.grant_realm_role(member["id"], ADMIN_ROLE)
+    await gateway.grant_realm_role(member["id"], ADMIN_ROLE)
+    roles = admin.get(f"/users/{member['id']}/role-mappings/realm").json()
+    assert [r["name"] for r in roles].count("staff-admin") == 1
