@@ -33,12 +33,14 @@ def page(chromium: Browser) -> Iterator[Page]:
         context.close()
 
 
-def expired_student(make_user: Any, admin: httpx.Client) -> dict[str, Any]:
+def expired_student(
+    make_user: Any, admin: httpx.Client, valid_until: str = "2061-12-31"
+) -> dict[str, Any]:
     student = make_user(enabled=False)
     attributes = {
         **student["attributes"],
-        "lastEnrollmentYear": ["2060"],
-        "validUntil": ["2061-12-31"],
+        "lastEnrollmentYear": [str(int(valid_until[:4]) - 1)],
+        "validUntil": [valid_until],
     }
     written = admin.put(
         f"/users/{student['id']}",
@@ -82,6 +84,7 @@ def test_an_administrator_anonymises_in_french_and_in_english(
 ) -> None:
     member = administrator(make_user, admin)
     first, second = expired_student(make_user, admin), expired_student(make_user, admin)
+    recent = expired_student(make_user, admin, "2063-12-31")  # expired for one year only
     clock(ON_TIME)
     sign_in(page, f"{bridge.url}/console/accounts/{first['id']}", member)
 
@@ -125,3 +128,9 @@ def test_an_administrator_anonymises_in_french_and_in_english(
     expect(page.locator("#um-console-anonymised-notice")).to_contain_text("has been anonymised")
     checked(page, "console anonymised result (en)")
     shot("result-en")
+
+    # The refusal of an account not expired long enough (409), in both languages.
+    for lang, words in (("en", "at least 3 years"), ("fr", "au moins 3 ans")):
+        page.goto(f"{bridge.url}/console/accounts/{recent['id']}/actions/anonymise?lang={lang}")
+        expect(page.locator("main")).to_contain_text(words)
+        checked(page, f"console anonymise refused, not long enough ({lang})")
