@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bridge.domain.errors import InvalidInput
 from bridge.domain.ratelimits import Limits
+from bridge.domain.retention import DEFAULT_YEARS, check_years
 from bridge.i18n import N_
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -171,6 +173,16 @@ def _limits(env: Mapping[str, str]) -> Limits:
     )
 
 
+def retention_years_from(env: Mapping[str, str]) -> int:
+    raw = _get(env, "UM_RETENTION_YEARS", str(DEFAULT_YEARS))
+    try:
+        return check_years(int(raw))
+    except (ValueError, InvalidInput) as error:
+        raise SettingsError(
+            f"UM_RETENTION_YEARS: a whole number of years, 1 to 50 ({raw!r})"
+        ) from error
+
+
 @dataclass(frozen=True)
 class Settings:
     # The public URL (browsers, issuer, the pages' form targets) and the one this process
@@ -224,6 +236,9 @@ class Settings:
     # PBKDF2 iterations per attempt; the browser makes 5,000 to 10,000 attempts.
     challenge_cost: int = 5000
     keycloak_backchannel_url: str = ""
+    # How long an account stays expired before an administrator may anonymise it
+    # (docs/lifecycle.md, "Retention"); `bridge retention --years` defaults to the same.
+    retention_years: int = DEFAULT_YEARS
 
     def __post_init__(self) -> None:
         if not self.keycloak_backchannel_url:
@@ -326,6 +341,7 @@ class Settings:
             trusted_proxies=_trusted_proxies(env.get("UM_TRUSTED_PROXIES", "")),
             challenge_after=challenge_after,
             challenge_cost=challenge_cost,
+            retention_years=retention_years_from(env),
         )
 
     @property
@@ -352,6 +368,8 @@ class JobSettings:
     # eduPersonPrincipalName's scope: the first of UM_UNIVERSITY_DOMAINS, the university's
     # own domain (bridge.domain.supann).
     principal_scope: str = "umontpellier.fr"
+    # `bridge retention --years`' default: the console's rule (UM_RETENTION_YEARS).
+    retention_years: int = DEFAULT_YEARS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
@@ -372,6 +390,7 @@ class JobSettings:
             sis_export=Path(export) if export else None,
             redis_url=env.get("UM_REDIS_URL") or None,
             principal_scope=university_domains_from(env)[0],
+            retention_years=retention_years_from(env),
         )
 
 

@@ -48,6 +48,12 @@ class DevAdmin(RealmSetup):
                 await self._admin.a_group_user_add(user_id, found["id"])
         return await self.get_account(user_id), True
 
+    async def grant_realm_role(self, user_id: str, role: str) -> None:
+        """Idempotent (Keycloak ignores a role the user already holds)."""
+        with domain_errors():
+            found = await self._admin.a_get_realm_role(role)
+            await self._admin.a_assign_realm_roles(user_id, [found])
+
     async def set_password(self, user_id: str, password: str, *, temporary: bool) -> None:
         """Policy violations come back as Rejected with Keycloak's message key."""
         with domain_errors():

@@ -30,6 +30,20 @@ STAFF = StudentRecord(
     affiliations=("staff", "employee"),
 )
 STAFF_PASSWORD = "Guichet-K103!"  # noqa: S105
+# A staff administrator (realm role `staff-admin`): may also anonymise, in the console, an
+# account expired for the retention period (docs/console.md, "Administrators"). Same
+# authenticator key as the staff member above, in the dev stack only.
+ADMIN = StudentRecord(
+    username="admin.dpo",
+    first_name="Dominique",
+    last_name="Protection",
+    student_number="",
+    rescue_email=None,
+    institutional_email="dominique.protection@umontpellier.example",
+    affiliations=("staff", "employee"),
+)
+ADMIN_PASSWORD = "Protection-DPO-2026!"  # noqa: S105
+ADMIN_ROLE = "staff-admin"
 
 STATES = ("pending", "activated", "expired", "activation_key", "suspended")
 
@@ -109,4 +123,12 @@ async def load_demo(
         await gateway.enroll_totp(staff.id, staff_otp_secret)
     note = "personnel (console ; code à usage unique : ci-dessous)"
     loaded.append(DemoAccount(STAFF.username, "staff", STAFF_PASSWORD, note))
+    admin, created = await gateway.provision_account(ADMIN, groups=("staff",))
+    if created:
+        await gateway.set_password(admin.id, ADMIN_PASSWORD, temporary=False)
+    await gateway.grant_realm_role(admin.id, ADMIN_ROLE)
+    if staff_otp_secret:
+        await gateway.enroll_totp(admin.id, staff_otp_secret)
+    note = "administrateur du personnel (anonymisation ; même code que agent.k103)"
+    loaded.append(DemoAccount(ADMIN.username, "staff", ADMIN_PASSWORD, note))
     return loaded

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bridge.cli import jobs, provision, realm, serve
+from bridge.cli import jobs, provision, realm, retention, serve
 
 DESCRIPTION = "`bridge` command line: the web bridge, the jobs, and the one-time realm set-up."
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     realm.register(sub)
     provision.register(sub)
     jobs.register(sub)
+    retention.register(sub)
     return parser
 
 

@@ -16,6 +16,7 @@ from enum import Enum
 from bridge.domain.accounts import Account
 from bridge.domain.errors import InvalidInput
 from bridge.domain.lifecycle import is_expired
+from bridge.domain.retention import anonymise_refusal, is_anonymised
 
 
 class State(Enum):
@@ -25,6 +26,7 @@ class State(Enum):
     EXPIRED = "expired"
     RESET = "reset"
     DISABLED = "disabled"
+    ANONYMISED = "anonymised"
 
 
 class Action(Enum):
@@ -34,12 +36,20 @@ class Action(Enum):
     ISSUE_ACTIVATION_KEY = "issue-activation-key"
     REENABLE = "re-enable"
     SHOW_RESCUE_EMAIL = "show-rescue-email"
+    ANONYMISE = "anonymise"
+
+
+# Only a staff administrator (realm role `staff-admin`) may do these: the console checks
+# the role in the staff member's verified token (docs/console.md, "Administrators").
+ADMIN_ACTIONS = frozenset({Action.ANONYMISE})
 
 
 REASON_MAX = 200
 
 
 def state_of(account: Account, today: dt.date, last_action: Action | None = None) -> State:
+    if is_anonymised(account):
+        return State.ANONYMISED
     if account.valid_until is not None and is_expired(account.valid_until, today):
         return State.EXPIRED
     if not account.enabled:
@@ -53,20 +63,31 @@ def state_of(account: Account, today: dt.date, last_action: Action | None = None
     return State.PROVISIONED
 
 
-def allowed_actions(state: State) -> tuple[Action, ...]:
+def allowed_actions(state: State, *, administrator: bool = False) -> tuple[Action, ...]:
     """What the account page offers. An expired account comes back through the SIS
     export (re-enrollment), never by hand; a disabled one can be re-enabled only if its
-    validity runs (checked by `can_reenable`)."""
+    validity runs (checked by `can_reenable`). An anonymised one is left as it is. An
+    administrator may also anonymise an expired account (how long it has been expired:
+    `may_anonymise`)."""
+    if state is State.ANONYMISED:
+        return ()
     if state is State.EXPIRED:
-        return (Action.SET_RESCUE_EMAIL,)
-    if state is State.DISABLED:
-        return (Action.REENABLE, Action.SET_RESCUE_EMAIL)
-    return (
-        Action.RESET,
-        Action.SET_RESCUE_EMAIL,
-        Action.SEND_ACTIVATION_MAIL,
-        Action.ISSUE_ACTIVATION_KEY,
-    )
+        actions: tuple[Action, ...] = (Action.SET_RESCUE_EMAIL, Action.ANONYMISE)
+    elif state is State.DISABLED:
+        actions = (Action.REENABLE, Action.SET_RESCUE_EMAIL)
+    else:
+        actions = (
+            Action.RESET,
+            Action.SET_RESCUE_EMAIL,
+            Action.SEND_ACTIVATION_MAIL,
+            Action.ISSUE_ACTIVATION_KEY,
+        )
+    return tuple(a for a in actions if administrator or a not in ADMIN_ACTIONS)
+
+
+def may_anonymise(account: Account, today: dt.date, years: int) -> bool:
+    """Offered (and done) only once the account has been expired for `years` years."""
+    return anonymise_refusal(account, today, years) is None
 
 
 def can_reenable(account: Account, today: dt.date) -> bool:

@@ -13,12 +13,15 @@ from typing import Any
 
 from bridge.domain.accounts import Account, RequiredAction, StudentRecord
 from bridge.domain.lifecycle import valid_until
+from bridge.domain.retention import ANONYMISED_NAME
 
 Representation = dict[str, Any]
 
 STUDENTS_GROUP = "students"
 STAFF_GROUP = "staff"
 STAFF_ROLE = "staff"
+# Staff administrators (the DPO's delegates): may anonymise in the console, on top of staff.
+STAFF_ADMIN_ROLE = "staff-admin"
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,20 @@ def drop(rep: Representation, name: str) -> None:
     where = FIELDS[name]
     assert where.attribute, name
     (rep.get("attributes") or {}).pop(where.key, None)
+
+
+def anonymised(rep: Representation) -> None:
+    """What bridge.domain.retention.REMOVED names, removed from a representation (the
+    credentials go by their own calls). Keycloak's profile requires names of an account an
+    administrator writes: they become ANONYMISED_NAME."""
+    for name in ("ine", "student_number", "institutional_email"):
+        drop(rep, name)
+    put(rep, "rescue_email", "")
+    put(rep, "rescue_email_verified", False)
+    put(rep, "first_name", ANONYMISED_NAME)
+    put(rep, "last_name", ANONYMISED_NAME)
+    put(rep, "enabled", False)
+    rep["requiredActions"] = []
 
 
 def changed_rescue_email(rep: Representation, address: str, *, verified: bool) -> None:

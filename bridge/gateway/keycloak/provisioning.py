@@ -324,6 +324,27 @@ class ProvisioningGateway(Gateway):
                 return found
             first += page_size
 
+    async def disabled_with_valid_until(self, day: dt.date, page_size: int = 200) -> list[Account]:
+        """Retention: disabled accounts whose validity ended on `day`, with their attributes
+        (the list says whether each still holds an INE, names, a rescue address)."""
+        found: list[Account] = []
+        first = 0
+        while True:
+            page = await self._users(
+                {
+                    "q": f"{attribute('valid_until')}:{day.isoformat()}",
+                    "exact": "true",
+                    "enabled": "false",
+                    "briefRepresentation": "false",
+                    "first": first,
+                    "max": page_size,
+                }
+            )
+            found += [account_from_representation(rep) for rep in page]
+            if len(page) < page_size:
+                return found
+            first += page_size
+
     async def disable_expired(self, account: Account) -> bool:
         """Disable and end every session; False when it was already disabled (another
         run got there first). Deletes nothing."""

@@ -19,9 +19,11 @@ from bridge.domain.errors import NotAllowed
 from bridge.gateway.keycloak.base import Gateway
 from bridge.gateway.keycloak.errors import domain_errors
 from bridge.gateway.keycloak.mapping import (
+    STAFF_ADMIN_ROLE,
     STAFF_ROLE,
     Representation,
     account_from_representation,
+    anonymised,
     attribute,
     changed_rescue_email,
     get,
@@ -34,6 +36,8 @@ class StaffIdentity:
     user_id: str
     username: str
     is_staff: bool
+    # Holds `staff-admin` (docs/console.md, "Administrators"): may anonymise.
+    is_admin: bool = False
 
 
 class StaffSignIn:
@@ -62,6 +66,7 @@ class StaffSignIn:
             user_id=str(claims.get("sub") or ""),
             username=str(claims.get("preferred_username") or ""),
             is_staff=STAFF_ROLE in roles,
+            is_admin=STAFF_ROLE in roles and STAFF_ADMIN_ROLE in roles,
         )
 
     async def end_session(self, refresh_token: str) -> bool:
@@ -131,5 +136,24 @@ class StaffGateway(Gateway):
             put(rep, "staff_action", record.encode())
 
         await self._update(user_id, mutate)
+        with self._call("user.logout"):
+            await self._admin.a_user_logout(user_id)
+
+    async def anonymise(self, user_id: str, record: StaffRecord) -> None:
+        """Retention: INE, student number, institutional address, rescue address and its
+        verification, names and credentials removed, the record written; the account, its
+        identifier and eduPersonPrincipalName stay, disabled. Idempotent: a second run finds
+        nothing to change but the record."""
+
+        def mutate(rep: Representation) -> None:
+            anonymised(rep)
+            put(rep, "staff_action", record.encode())
+
+        await self._update(user_id, mutate)
+        with self._call("user.credentials"):
+            credentials = await self._admin.a_get_credentials(user_id)
+        for credential in credentials:
+            with self._call("credential.delete"):
+                await self._admin.a_delete_credential(user_id, credential["id"])
         with self._call("user.logout"):
             await self._admin.a_user_logout(user_id)

@@ -171,6 +171,19 @@ def staff_of(request: Request) -> ConsoleSession:
     return session
 
 
+async def is_administrator(request: Request) -> bool:
+    """Whether the signed-in staff member holds `staff-admin`, read from their current
+    access token (verified; refreshed every few minutes, so a role taken away counts at
+    the next refresh, not at the next login). Keycloak cannot make this distinction for
+    the console's writes, which go with the console's own service account: the console
+    makes it (docs/console.md, "Administrators")."""
+    try:
+        identity = await _sign_in(request).identity(staff_of(request).access_token)
+    except NotAllowed:
+        return False
+    return identity.is_staff and identity.is_admin
+
+
 def staff_gateway_of(request: Request) -> StaffGateway:
     gateway: StaffGateway = request.state.staff_gateway
     return gateway

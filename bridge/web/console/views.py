@@ -15,7 +15,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bridge.domain.accounts import Account, mask_email
-from bridge.domain.console import Action, StaffRecord, allowed_actions, state_of
+from bridge.domain.console import (
+    Action,
+    StaffRecord,
+    allowed_actions,
+    may_anonymise,
+    state_of,
+)
 from bridge.domain.deadlines import PARIS
 from bridge.domain.errors import AccountNotFound, NotAllowed, ServiceUnavailable
 from bridge.domain.ine import InvalidIne, parse_ine
@@ -26,8 +32,8 @@ from bridge.flows.staff_actions import KeyIssued, StaffForm, refusal, reveal_res
 from bridge.flows.staff_actions import perform as perform_action
 from bridge.i18n import format_date, gettext
 from bridge.web.answers import limit_page, unavailable
-from bridge.web.console import words
-from bridge.web.console.auth import error_page, staff_gateway_of, staff_of
+from bridge.web.console import retention, words
+from bridge.web.console.auth import error_page, is_administrator, staff_gateway_of, staff_of
 from bridge.web.csrf import require_csrf
 from bridge.web.metrics import metrics_of
 from bridge.web.requests import (
@@ -133,6 +139,12 @@ async def _account_page(
     history = await audit.staff_history(account.id)
     last_login = await audit.last_login(account.id)
     notice = request.session.pop("console_notice", None)
+    actions = allowed_actions(state, administrator=await is_administrator(request))
+    years = settings_of(request).retention_years
+    # Offered only once the retention period has run (the action checks it again).
+    actions = tuple(
+        a for a in actions if a is not Action.ANONYMISE or may_anonymise(account, today, years)
+    )
     done = Action(notice) if notice in _ACTION_VALUES else None
     return render(
         request,
@@ -156,7 +168,7 @@ async def _account_page(
                 )
                 for entry in history
             ],
-            "actions": [(a.value, gettext(words.LABELS[a])) for a in allowed_actions(state)],
+            "actions": [(a.value, gettext(words.LABELS[a])) for a in actions],
             "notice": gettext(words.NOTICES[done]) if done in words.NOTICES else None,
         },
     )
@@ -226,6 +238,8 @@ def _confirm_page(
 async def confirm(request: Request) -> Response:
     action = _action(request)
     found, last = await _student(request)
+    if action is Action.ANONYMISE:
+        return await retention.confirm(request, found, last)
     refused = refusal(action, found, last, today_of(request))
     if refused:
         return _refusal_page(request, refused, action, found, last)
@@ -236,6 +250,8 @@ async def perform(request: Request) -> Response:
     await require_csrf(request)
     action = _action(request)
     found, last = await _student(request)
+    if action is Action.ANONYMISE:
+        return await retention.perform(request, found, last)
     form = await request.form()
     values = {"reason": field(form, "reason", 400), "email": field(form, "email")}
     outcome = await perform_action(

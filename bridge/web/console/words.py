@@ -14,6 +14,7 @@ STATES = {
     State.EXPIRED: N_("Expiré"),
     State.RESET: N_("Réinitialisé par le personnel, en attente d'activation"),
     State.DISABLED: N_("Désactivé"),
+    State.ANONYMISED: N_("Anonymisé (identifiant conservé, jamais réattribué)"),
 }
 
 # What the history says an action did.
@@ -24,6 +25,7 @@ DONE = {
     Action.ISSUE_ACTIVATION_KEY: N_("Clé d'activation délivrée"),
     Action.REENABLE: N_("Compte réactivé"),
     Action.SHOW_RESCUE_EMAIL: N_("Adresse de secours affichée"),
+    Action.ANONYMISE: N_("Compte anonymisé"),
 }
 
 # What the buttons and confirmation pages say.
@@ -34,6 +36,7 @@ LABELS = {
     Action.ISSUE_ACTIVATION_KEY: N_("Délivrer une clé d'activation"),
     Action.REENABLE: N_("Réactiver le compte"),
     Action.SHOW_RESCUE_EMAIL: N_("Afficher l'adresse de secours"),
+    Action.ANONYMISE: N_("Anonymiser"),
 }
 
 # What the student still has to do at the next sign-in.
@@ -69,6 +72,9 @@ ERRORS = {
         "L'adresse de secours doit être personnelle, pas une adresse de l'université."
     ),
     "email.mismatch": N_("Les deux adresses ne sont pas identiques."),
+    "retention.confirmation": N_(
+        "Saisissez l'identifiant du compte, exactement, pour confirmer l'anonymisation."
+    ),
     "search.control": N_("La recherche contient des caractères de contrôle : retirez-les."),
     "search.ine": N_("Ce numéro INE n'a pas la bonne forme (11 caractères, clé de contrôle)."),
     "search.student_number": N_(
@@ -101,6 +107,27 @@ REFUSALS = {
         N_(
             "Ce compte n'est pas un compte étudiant : la console ne peut ni l'afficher ni le "
             "modifier."
+        ),
+    ),
+    "retention.not_long_enough": (
+        N_("Anonymisation impossible"),
+        N_(
+            "Ce compte n'est pas expiré depuis au moins %(years)s ans : ses données sont "
+            "encore conservées (durée de conservation). Rien n'a été modifié."
+        ),
+    ),
+    "retention.enabled": (
+        N_("Anonymisation impossible"),
+        N_(
+            "Ce compte est encore actif : la tâche d'expiration doit d'abord le désactiver. "
+            "Rien n'a été modifié."
+        ),
+    ),
+    "retention.not_administrator": (
+        N_("Action réservée aux administrateurs"),
+        N_(
+            "Seul un membre du personnel ayant le rôle d'administrateur peut anonymiser un "
+            "compte. Rien n'a été modifié."
         ),
     ),
     "console.not_found": (N_("Compte introuvable"), N_("Ce compte n'existe pas.")),
