@@ -116,6 +116,12 @@ async def send_action_link(
     return Sent(mask_email(account.rescue_email or ""), end_of_day(now))
 
 
+def _writes_locale(account: Account, purpose: LinkPurpose, policy: LinkPolicy) -> bool:
+    if not policy.locale or policy.locale == account.locale:
+        return False
+    return purpose is not LinkPurpose.LOST_PASSWORD or account.locale is None
+
+
 async def _in_language(
     sender: LinkSender,
     account: Account,
@@ -126,8 +132,12 @@ async def _in_language(
     """The mail, in the reader's language: Keycloak writes it (and the pages its link
     opens) in the account's. A refused language write still lets the mail go, in the
     account's previous language: a mail in the other language beats none. An outage
-    stops both (ServiceUnavailable: nothing sent, nothing counted)."""
-    if policy.locale and policy.locale != account.locale:
+    stops both (ServiceUnavailable: nothing sent, nothing counted).
+
+    Lost password only gives a language to an account that has none: anyone may ask for
+    any identifier, and an active account's language is its owner's choice (Keycloak's
+    language menu writes it), not a stranger's."""
+    if _writes_locale(account, purpose, policy):
         try:
             await sender.set_locale(account, policy.locale)
         except (Conflict, Rejected, NotAllowed) as error:

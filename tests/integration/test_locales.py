@@ -127,6 +127,22 @@ def test_lost_password_in_english_writes_the_language_before_the_mail(
     assert mail["Subject"] == ENGLISH_SUBJECT
 
 
+def test_lost_password_asked_in_english_keeps_the_owners_language(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """Anyone may ask for any identifier: a stranger reading in English does not switch the
+    language of an account whose owner has one."""
+    student = make_user(attributes={"locale": ["fr"], "validUntil": ["2099-12-31"]})
+    with reader("en-GB,en;q=0.9") as client:
+        answer = ask(client, bridge, student["username"])
+        page = client.get(bridge.url + answer.headers["Location"])
+    assert lang(page) == "en"
+    settle(bridge)
+    assert attribute(admin, student["id"], "locale") == "fr"
+    [mail] = wait_for_mails(stack.mail_dir, student["email"])
+    assert mail["Subject"] == FRENCH_SUBJECT
+
+
 def test_the_portal_asks_keycloak_for_the_page_language(bridge: Any) -> None:
     """ui_locales on the authorization request: Keycloak's login page comes in English for
     a reader who chose English on the bridge, though the browser asks for French."""

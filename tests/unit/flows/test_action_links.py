@@ -226,6 +226,27 @@ async def test_the_account_takes_the_readers_language_before_the_mail(
     assert gateway.accounts["u1"].locale == (written or stored)
 
 
+@pytest.mark.parametrize(
+    ("stored", "reader", "written"),
+    [
+        (None, "en", "en"),  # no language yet: the page's becomes the account's
+        ("fr", "en", None),  # its owner's choice: a stranger asking in English changes nothing
+        ("en", "fr", None),
+    ],
+)
+async def test_lost_password_gives_a_language_only_to_an_account_without_one(
+    stored: str | None, reader: str, written: str | None
+) -> None:
+    gateway = MemoryGateway()
+    account = gateway.add(student(locale=stored))
+    links = dataclasses.replace(policy(), locale=reader)
+    outcome = await send_action_link(gateway, account, LinkPurpose.LOST_PASSWORD, links, NOW)
+    assert isinstance(outcome, Sent)
+    expected = ["set_locale", "send_action_mail"] if written else ["send_action_mail"]
+    assert gateway.calls == expected
+    assert gateway.accounts["u1"].locale == (written or stored)
+
+
 async def test_a_language_write_that_fails_for_an_outage_sends_nothing_and_counts_nothing() -> None:
     class Down(MemoryGateway):
         async def set_locale(self, account: Account, locale: str) -> None:
