@@ -9,11 +9,13 @@ import html
 import re
 import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from bridge.domain.accounts import mask_email
 from bridge.domain.deadlines import PARIS
@@ -21,6 +23,7 @@ from bridge.domain.rescue_change import ChangeRequest
 from bridge.web.portal.rescue_change import seal, unseal
 from tests.helpers.browserless import browser
 from tests.helpers.forms import csrf_token
+from tests.helpers.hostile import values
 from tests.helpers.keycloak_pages import portal_sign_in
 from tests.helpers.mailbox import mails_for, text_of, wait_for_mails
 from tests.helpers.pages import text
@@ -337,3 +340,43 @@ def test_asking_needs_a_signed_in_student_and_the_csrf_token(bridge: Any, make_u
         assert refused.status_code == 403
         confirm = client.post(f"{bridge.url}{CONFIRM}", data={"t": "x"})
         assert confirm.status_code == 403
+
+
+@settings(deadline=None, database=None, suppress_health_check=list(HealthCheck), max_examples=60)
+@given(typed=values(), token=values())
+def test_drawn_hostile_values_never_break_or_write(
+    bridge: Any, stack: Any, signed_in_form: tuple[httpx.Client, str], typed: str, token: str
+) -> None:
+    """Whatever is typed in the form or put in the link: a worded answer below 500, and no
+    mail to an address that was not a plain one."""
+    client, form_token = signed_in_form
+    answer = client.post(f"{bridge.url}{FORM}", data={"csrf_token": form_token, "email": typed})
+    assert answer.status_code < 500 and "Traceback" not in answer.text, answer.text[:300]
+    assert answer.status_code in (303, 400, 429), answer.status_code
+    page = client.get(f"{bridge.url}{CONFIRM}", params={"t": token})
+    assert page.status_code == 400, page.status_code
+    posted = client.post(f"{bridge.url}{CONFIRM}", data={"csrf_token": form_token, "t": token})
+    assert posted.status_code == 400, posted.status_code
+
+
+@pytest.fixture(scope="module")
+def signed_in_form(bridge: Any, stack: Any) -> Iterator[tuple[httpx.Client, str]]:
+    """One signed-in student for every drawn case (its mails are limited, as they should)."""
+    with stack.admin() as admin:
+        suffix = uuid.uuid4().hex[:8]
+        rep = {
+            "username": f"t{suffix}",
+            "enabled": True,
+            "firstName": "Jeanne",
+            "lastName": f"Test{suffix}",
+            "email": f"rescue.{suffix}@example.org",
+            "emailVerified": True,
+            "groups": ["/students"],
+            "credentials": [{"type": "password", "value": "Test-pass-2026!", "temporary": False}],
+        }
+        assert admin.post("/users", json=rep).status_code == 201
+    with browser() as client:
+        page = portal_sign_in(client, bridge.url, rep["username"], "Test-pass-2026!")
+        assert f'id="um-portal-username">{rep["username"]}<' in page.text, text(page)[:500]
+        form = client.get(f"{bridge.url}{FORM}")
+        yield client, csrf_token(form.text)
