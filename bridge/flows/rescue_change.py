@@ -30,7 +30,13 @@ from typing import Protocol
 
 from bridge.domain.accounts import Account, mask_email
 from bridge.domain.deadlines import end_of_day, seconds_until_end_of_day
-from bridge.domain.errors import AccountNotFound, Conflict, InvalidInput, ServiceUnavailable
+from bridge.domain.errors import (
+    AccountNotFound,
+    Conflict,
+    InvalidInput,
+    NotAllowed,
+    ServiceUnavailable,
+)
 from bridge.domain.rescue_change import (
     ChangeRequest,
     change_request,
@@ -96,7 +102,8 @@ async def ask_rescue_change(
     now: dt.datetime,
 ) -> Asked:
     """`account_id`: the signed-in student's (the token's subject). Invalid codes: those of
-    valid_new_address, email.same (already the address on file). Refused: account.gone."""
+    valid_new_address, email.same (already the address on file). Refused: account.gone,
+    account.outside (not an account of the students group)."""
     address = valid_new_address(typed, university_domains)
     if isinstance(address, Invalid):
         return address
@@ -104,6 +111,9 @@ async def ask_rescue_change(
         account = await accounts.get_account(account_id)
     except AccountNotFound:
         return Refused("account.gone")
+    except NotAllowed:
+        # Outside the students group (staff): the bridge's credential does not reach it.
+        return Refused("account.outside")
     except ServiceUnavailable as error:
         return Unavailable(str(error))
     if same_address(account.rescue_email, address):
@@ -147,7 +157,7 @@ async def check_rescue_change(
 ) -> Account | Refused | Unavailable:
     """Whether the link still applies, without spending it (the confirmation page a GET
     shows: mail scanners open links). Refused codes: link.invalid (unreadable or altered),
-    link.expired, link.used, link.superseded, account.gone."""
+    link.expired, link.used, link.superseded, account.gone, account.outside."""
     if change is None:
         return Refused("link.invalid")
     if now.timestamp() > change.deadline:
@@ -156,6 +166,8 @@ async def check_rescue_change(
         account = await accounts.get_account(change.account_id)
     except AccountNotFound:
         return Refused("account.gone")
+    except NotAllowed:
+        return Refused("account.outside")
     except ServiceUnavailable as error:
         return Unavailable(str(error))
     state = link_state(change, account.rescue_email, now)

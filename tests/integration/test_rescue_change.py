@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -21,12 +21,13 @@ from bridge.domain.accounts import mask_email
 from bridge.domain.deadlines import PARIS
 from bridge.domain.rescue_change import ChangeRequest
 from bridge.web.portal.rescue_change import seal, unseal
-from tests.helpers.browserless import browser
+from tests.helpers.browserless import browser, is_otp_page, submit_login, submit_otp
 from tests.helpers.forms import csrf_token
 from tests.helpers.hostile import values
 from tests.helpers.keycloak_pages import portal_sign_in
 from tests.helpers.mailbox import mails_for, text_of, wait_for_mails
 from tests.helpers.pages import text
+from tests.helpers.totp import fresh_code
 from tests.integration.test_account_page import _rp_tokens
 
 ACCOUNT = "/portal/espace-personnel/compte-informatique"
@@ -380,3 +381,27 @@ def signed_in_form(bridge: Any, stack: Any) -> Iterator[tuple[httpx.Client, str]
         assert f'id="um-portal-username">{rep["username"]}<' in page.text, text(page)[:500]
         form = client.get(f"{bridge.url}{FORM}")
         yield client, csrf_token(form.text)
+
+
+def test_a_staff_member_cannot_change_their_address_here(
+    bridge: Any, stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """The bridge's credential does not reach a member of staff (docs/security.md): the
+    change is refused in words, nothing sent."""
+    staff = make_user(groups=("/staff",))
+    new = _new_address()
+    with browser() as client:
+        start = client.get(f"{bridge.url}/portal/login")
+        otp_page = submit_login(
+            client, client.get(start.headers["Location"]), staff["username"], staff["password"]
+        )
+        assert is_otp_page(otp_page), text(otp_page)[:300]
+        answer = submit_otp(client, otp_page, fresh_code(staff["otp_secret"]))
+        assert answer.status_code == 302, text(answer)[:300]
+        callback = client.get(answer.headers["Location"])
+        client.get(urljoin(bridge.url, callback.headers["Location"]))
+        refused = _ask(client, bridge, new)
+    assert refused.status_code == 403, (refused.status_code, text(refused)[:300])
+    assert "ne se change pas ici" in text(refused)
+    assert mails_for(stack.mail_dir, new) == []
+    assert _stored(admin, staff)["email"] == staff["email"]

@@ -89,9 +89,19 @@ REFUSALS = {
         "qu'il a été envoyé. Rien n'a été modifié."
     ),
     "account.gone": N_("Ce compte n'existe plus. Adressez-vous au personnel de %(desk_name)s."),
+    "account.outside": N_(
+        "L'adresse de secours de ce compte ne se change pas ici. Adressez-vous au personnel "
+        "de %(desk_name)s."
+    ),
 }
 # Gone for good (410) or never valid (400): a worded 4xx, never a 500.
-REFUSAL_STATUS = {"link.invalid": 400, "link.expired": 410, "link.used": 410}
+REFUSAL_STATUS = {
+    "link.invalid": 400,
+    "link.expired": 410,
+    "link.used": 410,
+    "account.gone": 410,
+    "account.outside": 403,
+}
 
 SUBJECT = N_("Votre compte informatique : confirmez votre nouvelle adresse mail de secours")
 # Plain text: no identifier (a mistyped address must not learn it), one link that only
@@ -176,12 +186,14 @@ async def ask(request: Request) -> Response:
         return form
     raw = field(form, "email", 320)
     claims = request.session[views.SESSION_KEY].get("claims") or {}
+    if not claims.get("sub"):
+        return views._sign_in_again(request)
     settings = settings_of(request)
     now = now_of(request)
     outcome = await ask_rescue_change(
         students_of(request),
         MailedChangeLinks(mailer_of(request), settings, current_locale()),
-        str(claims.get("sub") or ""),
+        str(claims["sub"]),
         raw,
         settings.university_domains,
         link_policy_of(request),

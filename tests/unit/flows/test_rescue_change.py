@@ -13,7 +13,7 @@ import pytest
 
 from bridge.domain.accounts import Account
 from bridge.domain.deadlines import PARIS
-from bridge.domain.errors import AccountNotFound, Conflict, ServiceUnavailable
+from bridge.domain.errors import AccountNotFound, Conflict, NotAllowed, ServiceUnavailable
 from bridge.domain.ratelimits import Limits
 from bridge.domain.rescue_change import ChangeRequest, link_state
 from bridge.flows.action_links import LinkPolicy
@@ -289,3 +289,17 @@ async def test_an_account_without_an_address_gets_one_and_nobody_is_notified() -
     notices = MemoryChangeNotices()
     outcome = await confirm_rescue_change(accounts, notices, p.counters, change, NOW)
     assert outcome == Notified(CHANGED) and notices.sent == []
+
+
+async def test_an_account_the_bridge_may_not_reach_is_refused() -> None:
+    """A staff member signed in to the portal: the bridge's credential is refused on them."""
+    accounts, links, p = setup()
+
+    async def refused(user_id: str) -> Account:
+        raise NotAllowed("staff")
+
+    accounts.get_account = refused  # type: ignore[method-assign]
+    assert await ask(accounts, links, p, "a@example.net") == Refused("account.outside")
+    change = ChangeRequest("u1", "a@example.net", OLD, 2**40, "n")
+    assert await check_rescue_change(accounts, change, NOW) == Refused("account.outside")
+    assert links.sent == []
