@@ -63,6 +63,8 @@ MailOutcome = Sent | Notified | Done | Limited | Unavailable | Refused | Invalid
 # identifier_recovery.py): its own kind, apart from lost password's, so that the help desk
 # sees how often students ask for it.
 IDENTIFIER_KIND = "identifier"
+# ... and for the link that confirms a new rescue address asked from the account page.
+RESCUE_CHANGE_KIND = "rescue_change"
 
 
 def mail_outcome(outcome: MailOutcome) -> str:

@@ -79,6 +79,7 @@ def test_the_account_page_in_chromium(bridge: Any, make_user: Any, reader: Page,
     expect(page.locator("#um-it-account-active")).to_have_text(words["active"])
     expect(page.locator("#um-it-account-valid-until")).to_have_text(words["valid"])
     expect(page.locator(".um-session-current")).to_contain_text(words["current"])
+    expect(page.locator("#um-rescue-change")).to_be_visible()
     content = page.content()
     assert student["email"] not in content
     assert student["attributes"]["ine"][0] not in content

@@ -101,7 +101,7 @@ def test_the_account_page_says_the_accounts_facts(bridge: Any, stack: Any, make_
         assert "Il est valable jusqu'au 31/12/2099." in words
         assert "rien n'est supprimé" in words and "dès votre réinscription" in words
         assert f'id="um-it-account-rescue-email">{mask_email(rescue)}<' in page.text
-        assert "Pour la modifier : passez par Mot de passe perdu ou adressez-vous" in words
+        assert "un lien de vérification est envoyé à la nouvelle adresse" in words
         # The password made with the account: its credential's creation date.
         changed = re.search(r'id="um-it-account-password-changed">([^<]*)<', page.text)
         assert changed and re.fullmatch(DATETIME, changed.group(1)), changed

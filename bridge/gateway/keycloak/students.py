@@ -4,8 +4,10 @@ student, mail the action link, keep the per-account counters, set the rescue add
 from __future__ import annotations
 
 from bridge.domain.accounts import Account
+from bridge.domain.errors import Conflict
 from bridge.gateway.keycloak.base import Gateway
 from bridge.gateway.keycloak.mapping import (
+    FIELDS,
     Representation,
     changed_rescue_email,
     put,
@@ -48,3 +50,19 @@ class StudentsGateway(Gateway):
         """The same account read again (None if it is gone or its identifier changed)."""
         found = await self.find_student(account.username)
         return found if found is not None and found.id == account.id else None
+
+    async def confirm_rescue_email(self, account: Account, address: str, previous: str) -> None:
+        """The account page's change (bridge.flows.rescue_change): `address`, verified (its
+        link was opened), only while the account still holds `previous` ("" for none);
+        Conflict otherwise, nothing written."""
+
+        def mutate(rep: Representation) -> None:
+            on_file = str(rep.get(FIELDS["rescue_email"].key) or "")
+            if on_file.lower() == address.lower():
+                changed_rescue_email(rep, address, verified=True)
+                return
+            if on_file.lower() != previous.strip().lower():
+                raise Conflict("the rescue address changed since the link was asked")
+            changed_rescue_email(rep, address, verified=True)
+
+        await self._update(account.id, mutate)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from bridge.web.portal import views
+from bridge.web.portal import rescue_change, views
 from bridge.web.portal.views import make_oauth
 
 routes: list[BaseRoute] = [
@@ -24,6 +24,16 @@ routes: list[BaseRoute] = [
                 views.sign_out_everywhere,
                 methods=["POST"],
             ),
+            Route(
+                "/espace-personnel/compte-informatique/adresse-de-secours",
+                rescue_change.ask,
+                methods=["GET", "POST"],
+            ),
+            Route(
+                "/espace-personnel/compte-informatique/adresse-de-secours/envoye",
+                rescue_change.sent,
+            ),
+            Route("/adresse-de-secours/confirmer", rescue_change.confirm, methods=["GET", "POST"]),
             Route("/deconnecte", views.signed_out),
             Route("/logout", views.logout, methods=["POST"]),
         ],
