@@ -29,6 +29,7 @@ from bridge.cli.common import (
 )
 from bridge.domain.deadlines import PARIS
 from bridge.domain.errors import ServiceUnavailable
+from bridge.gateway.activity_counts import add_job_counts
 from bridge.gateway.job_runs import (
     FileJobLock,
     Holder,
@@ -148,6 +149,8 @@ def run_scheduled(
         )
         try:
             records.record(run)
+            # What the staff dashboard shows of the job (expired, re-enabled: docs/dashboard.md).
+            add_job_counts(settings.redis_url, job, result.items, ended)
         except ServiceUnavailable as error:
             print(f"job {job}: outcome not recorded: {error}", file=sys.stderr)
     _last_line(job, result.code, ended - started, result.summary)
