@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bridge.domain.deadlines import PARIS
+from bridge.domain.errors import ServiceUnavailable
 from bridge.flows.counters import MemoryCounters
 from bridge.gateway.activity_counts import ActivityCounts
 from bridge.gateway.job_runs import JobRecords
@@ -40,6 +41,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     yield
     # Mails started off the request path (lost password) end before the process does.
     await background.drain(app.state.background)
+    if app.state.activity is not None:  # the dashboard's counts still in memory
+        with contextlib.suppress(ServiceUnavailable):
+            await app.state.activity.flush()
 
 
 def create_app(

@@ -6,6 +6,7 @@ here."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -120,7 +121,14 @@ def preset_period(preset: str, today: dt.date) -> Period:
 
 def _date(text: str) -> dt.date:
     # fromisoformat alone takes "20260101" and week dates too: one written form only.
-    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.replace("-", "").isdigit():
+    digits = text.replace("-", "")
+    if (
+        len(text) != 10
+        or text[4] != "-"
+        or text[7] != "-"
+        or not digits.isascii()
+        or not digits.isdigit()
+    ):
         raise InvalidPeriod("period.format")
     try:
         return dt.date.fromisoformat(text)
@@ -253,7 +261,8 @@ def daily_chart(values: Sequence[tuple[dt.date, int]], width: int = 300, height:
                 label=day.isoformat(),
             )
         )
-    return Chart(int(min(width, step * count)) or 1, height, bars, top)
+    # Past `width` days, bars of 1 make the chart wider: the page scales it down.
+    return Chart(math.ceil(step * count), height, bars, top)
 
 
 # --- the CSV export --------------------------------------------------------------------
