@@ -149,9 +149,11 @@ def run_scheduled(
         )
         try:
             records.record(run)
-            # What the staff dashboard shows of the job (expired, re-enabled: docs/dashboard.md).
-            add_job_counts(settings.redis_url, job, result.items, ended)
         except ServiceUnavailable as error:
             print(f"job {job}: outcome not recorded: {error}", file=sys.stderr)
+        try:  # what the staff dashboard shows of it (expired, re-enabled: docs/dashboard.md)
+            add_job_counts(settings.redis_url, job, result.items, ended)
+        except ServiceUnavailable as error:
+            print(f"job {job}: dashboard counts not recorded: {error}", file=sys.stderr)
     _last_line(job, result.code, ended - started, result.summary)
     return result.code

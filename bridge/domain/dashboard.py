@@ -222,18 +222,21 @@ class Chart:
     maximum: int = 0
 
 
-def funnel_chart(steps: Sequence[FunnelStep], width: int = 600, row: int = 36) -> Chart:
-    """Horizontal bars, one a row, the widest the first step; the template writes each
-    step's name and number beside its bar. Label space on the left: 40 % of the width."""
-    left, right = width * 0.4, 60
-    room = width - left - right
+FUNNEL_LABEL = 18  # units above each bar for its step's name (the template writes it)
+
+
+def funnel_chart(steps: Sequence[FunnelStep], width: int = 400, row: int = 46) -> Chart:
+    """Horizontal bars, one a row under its step's name, the widest the first step; the
+    number is written after the bar (60 units kept for it). Names above the bars, not
+    beside them: the chart keeps the whole width on a phone."""
+    room = width - 60
     top = max((s.count for s in steps), default=0)
     bars = [
         Bar(
-            x=left,
-            y=i * row + 4,
+            x=0,
+            y=i * row + FUNNEL_LABEL + 2,
             width=round(room * s.count / top, 1) if top else 0.0,
-            height=row - 8,
+            height=row - FUNNEL_LABEL - 8,
             value=s.count,
             label=s.measure,
         )

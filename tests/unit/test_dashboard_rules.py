@@ -156,11 +156,12 @@ def test_the_funnel_and_its_shares() -> None:
 
 def test_funnel_bars_scale_to_the_first_step() -> None:
     steps = funnel({"lookups": 10, "mails_sent": 5})
-    chart = funnel_chart(steps, width=600)
+    chart = funnel_chart(steps, width=400)
     widths = [bar.width for bar in chart.bars]
-    assert widths[0] == 600 * 0.6 - 60 and widths[1] == widths[0] / 2 and widths[2] == 0
-    assert chart.height == 36 * 5 and [b.y for b in chart.bars] == [4, 40, 76, 112, 148]
-    assert all(b.x + b.width <= 600 for b in chart.bars)
+    assert widths[0] == 400 - 60 and widths[1] == widths[0] / 2 and widths[2] == 0
+    assert chart.height == 46 * 5 and [b.y for b in chart.bars] == [20, 66, 112, 158, 204]
+    # Room for the name above each bar, and for the number after the widest one.
+    assert all(b.y >= 18 + i * 46 and b.x + b.width + 60 <= 400 for i, b in enumerate(chart.bars))
     empty = funnel_chart(funnel({}))
     assert all(b.width == 0 for b in empty.bars)
 
