@@ -17,9 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
+from bridge.cli.common import EXIT_OK
+from bridge.cli.scheduling import JobResult, run_scheduled
 from bridge.domain.dashboard import MEASURES, hour_key
 from bridge.domain.deadlines import PARIS
-from bridge.gateway.activity_counts import PREFIX, ActivityCounts, add_counts, add_job_counts
+from bridge.gateway.activity_counts import PREFIX, ActivityCounts, add_counts
+from bridge.settings import JobSettings
 from tests.helpers.activation import follow, post, start
 from tests.helpers.browserless import browser, submit_login
 from tests.helpers.console import console_login
@@ -98,10 +101,14 @@ def test_real_flows_move_the_counts_by_exactly_what_they_did(
         "accounts_locked": 1,
     }
 
-    # Now the jobs' counts in the period: the expiry's disabled, the provisioning's re-enabled.
-    now = dt.datetime.now(dt.UTC).timestamp()
-    add_job_counts(stack.redis_url, "expire", {"disabled": 3, "already_disabled": 5}, now)
-    add_job_counts(stack.redis_url, "provision", {"reenabled": 2, "created": 7}, now)
+    # The scheduled jobs' runs, recorded as the scheduler records them: the expiry's
+    # disabled accounts and the provisioning's re-enabled ones count, nothing else they did.
+    jobs = JobSettings(stack.url, "um", "provisioning", "unused", redis_url=stack.redis_url)
+    lock = f"dashboard-test-{uuid.uuid4().hex[:8]}"
+    expiry = JobResult(EXIT_OK, "test", {"disabled": 3, "already_disabled": 5})
+    provisioning = JobResult(EXIT_OK, "test", {"reenabled": 2, "created": 7, "updated": 4})
+    assert run_scheduled("expire", lock, jobs, lambda: expiry) == EXIT_OK
+    assert run_scheduled("provision", lock, jobs, lambda: provisioning) == EXIT_OK
     last = totals(console, bridge.url)
     assert moved(after, last) == {"accounts_expired": 3, "accounts_reenabled": 2}
 
