@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bridge.cli.common import EXIT_OK
 from bridge.cli.scheduling import JobResult, run_scheduled
@@ -26,11 +28,13 @@ from bridge.settings import JobSettings
 from tests.helpers.activation import follow, post, start
 from tests.helpers.browserless import browser, submit_login
 from tests.helpers.console import console_login
+from tests.helpers.hostile import query_strings
 from tests.helpers.keycloak_pages import NEW_PASSWORD, signs_in, use_link
 from tests.helpers.lost_password import ask, settle
 from tests.helpers.mailbox import action_link, wait_for_mails
 
 PAGE = "/console/tableau-de-bord"
+PATHS = (PAGE, f"{PAGE}.csv")
 TOTAL = re.compile(r'id="um-dashboard-total-([a-z_]+)">(\d+)<')
 
 
@@ -169,6 +173,23 @@ def test_hostile_periods_get_a_worded_400(
         exported = console.get(f"{bridge_url}{PAGE}.csv", params={**params, "lang": lang})
         assert exported.status_code == 400
         assert words in exported.text
+
+
+def test_hostile_query_strings_get_a_page_or_a_400(console: httpx.Client, bridge_url: str) -> None:
+    seen: set[int] = set()
+
+    @settings(
+        deadline=None, database=None, max_examples=60, suppress_health_check=list(HealthCheck)
+    )
+    @given(query=query_strings(("from", "to", "preset", "lang")), path=st.sampled_from(PATHS))
+    def case(query: str, path: str) -> None:
+        answer = console.get(f"{bridge_url}{path}?{query}")
+        seen.add(answer.status_code)
+        assert answer.status_code in (200, 400), (query[:300], answer.status_code)
+        assert "Traceback" not in answer.text
+
+    case()
+    assert 400 in seen
 
 
 def test_only_staff_reach_the_dashboard(bridge_url: str, make_user: Any) -> None:
