@@ -14,7 +14,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bridge.domain.deadlines import PARIS
+from bridge.domain.errors import ServiceUnavailable
 from bridge.flows.counters import MemoryCounters
+from bridge.gateway.activity_counts import ActivityCounts
 from bridge.gateway.job_runs import JobRecords
 from bridge.gateway.keycloak import AuditReader, StaffGateway, StudentsGateway
 from bridge.gateway.redis_counters import RedisCounters
@@ -39,6 +41,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     yield
     # Mails started off the request path (lost password) end before the process does.
     await background.drain(app.state.background)
+    if app.state.activity is not None:  # the dashboard's counts still in memory
+        with contextlib.suppress(ServiceUnavailable):
+            await app.state.activity.flush()
 
 
 def create_app(
@@ -108,6 +113,11 @@ def create_app(
     )
     state.mailer = Mailer(smtp or SmtpSettings.from_env())  # notices Keycloak does not send
     state.clock = lambda: dt.datetime.now(PARIS)  # "now" for deadlines and counters; tests set it
+    # The staff dashboard's counts, shared by the replicas (docs/dashboard.md).
+    state.activity = ActivityCounts(settings.redis_url) if settings.redis_url else None
+    if state.activity is not None:
+        activity = state.activity
+        measures.activity = lambda name, count: activity.add(name, state.clock(), count)
     state.templates = make_templates()
     state.templates.env.globals.update(
         support_url=settings.support_url,

@@ -29,6 +29,7 @@ from bridge.cli.common import (
 )
 from bridge.domain.deadlines import PARIS
 from bridge.domain.errors import ServiceUnavailable
+from bridge.gateway.activity_counts import add_job_counts
 from bridge.gateway.job_runs import (
     FileJobLock,
     Holder,
@@ -150,5 +151,9 @@ def run_scheduled(
             records.record(run)
         except ServiceUnavailable as error:
             print(f"job {job}: outcome not recorded: {error}", file=sys.stderr)
+        try:  # what the staff dashboard shows of it (expired, re-enabled: docs/dashboard.md)
+            add_job_counts(settings.redis_url, job, result.items, ended)
+        except ServiceUnavailable as error:
+            print(f"job {job}: dashboard counts not recorded: {error}", file=sys.stderr)
     _last_line(job, result.code, ended - started, result.summary)
     return result.code

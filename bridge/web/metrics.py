@@ -15,13 +15,18 @@
 
 /metrics answers anyone who reaches it: it is for the internal network's Prometheus, and
 the public reverse proxy refuses the path (docs/operations.md).
+
+The staff dashboard (docs/dashboard.md) needs the same counts over a chosen period, which
+per-process counters that restart at zero cannot answer: the counters a dashboard measure
+comes from also tell an optional activity sink (`Metrics.activity`), which adds them, as
+counts only, to hourly buckets the replicas share (bridge.gateway.activity_counts).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import (
@@ -67,6 +72,36 @@ IDENTIFIER_KIND = "identifier"
 RESCUE_CHANGE_KIND = "rescue_change"
 
 
+# The dashboard's sink: (field, count), e.g. ("mail.activation.sent", 1). Never raises into
+# the request: bridge.gateway.activity_counts.ActivityCounts.add only adds in memory.
+ActivitySink = Callable[[str, int], None]
+
+
+class _CountedChild:
+    def __init__(self, child: Any, name: str, metrics: Metrics) -> None:
+        self._child = child
+        self._name = name
+        self._metrics = metrics
+
+    def inc(self, amount: float = 1) -> None:
+        self._child.inc(amount)
+        self._metrics.count_activity(self._name, int(amount))
+
+
+class CountedCounter:
+    """A labelled Prometheus counter whose increments also reach the activity sink, under
+    `<family>.<label values>`: the pages keep calling .labels(...).inc() as before."""
+
+    def __init__(self, counter: Counter, family: str, metrics: Metrics) -> None:
+        self.counter = counter
+        self._family = family
+        self._metrics = metrics
+
+    def labels(self, *values: str) -> _CountedChild:
+        name = ".".join((self._family, *values))
+        return _CountedChild(self.counter.labels(*values), name, self._metrics)
+
+
 def mail_outcome(outcome: MailOutcome) -> str:
     """The `outcome` label of um_mails_total: sent, or refused_<the flow's reason>."""
     if isinstance(outcome, Sent | Notified | Done):
@@ -80,6 +115,7 @@ def mail_outcome(outcome: MailOutcome) -> str:
 
 class Metrics:
     def __init__(self, job_records: JobRecords | None = None) -> None:
+        self.activity: ActivitySink | None = None  # set by create_app when Redis is there
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -98,11 +134,15 @@ class Metrics:
             buckets=HTTP_BUCKETS,
             registry=r,
         )
-        self.activation_lookups = Counter(
-            "um_activation_lookups_total",
-            "Activation step 1 (an identifier posted), by what it led to.",
-            ["result"],
-            registry=r,
+        self.activation_lookups = CountedCounter(
+            Counter(
+                "um_activation_lookups_total",
+                "Activation step 1 (an identifier posted), by what it led to.",
+                ["result"],
+                registry=r,
+            ),
+            "lookup",
+            self,
         )
         self.mails = Counter(
             "um_mails_total",
@@ -111,13 +151,17 @@ class Metrics:
             ["kind", "outcome"],
             registry=r,
         )
-        self.ine_failures = Counter(
-            "um_ine_failures_total",
-            "INEs refused at activation step 4, by reason (mismatch: well formed, not the "
-            "account's; format, check_key: typos, not counted against the limits; "
-            "none_on_file: no INE on the account, sent to the desk, not counted).",
-            ["reason"],
-            registry=r,
+        self.ine_failures = CountedCounter(
+            Counter(
+                "um_ine_failures_total",
+                "INEs refused at activation step 4, by reason (mismatch: well formed, not the "
+                "account's; format, check_key: typos, not counted against the limits; "
+                "none_on_file: no INE on the account, sent to the desk, not counted).",
+                ["reason"],
+                registry=r,
+            ),
+            "ine",
+            self,
         )
         self.limit_refusals = Counter(
             "um_limit_refusals_total",
@@ -125,11 +169,15 @@ class Metrics:
             ["limit"],
             registry=r,
         )
-        self.challenges = Counter(
-            "um_challenges_total",
-            "Proofs of work on form posts past the threshold: passed, missing or refused.",
-            ["outcome"],
-            registry=r,
+        self.challenges = CountedCounter(
+            Counter(
+                "um_challenges_total",
+                "Proofs of work on form posts past the threshold: passed, missing or refused.",
+                ["outcome"],
+                registry=r,
+            ),
+            "challenge",
+            self,
         )
         self.keycloak_duration = Histogram(
             "um_keycloak_request_duration_seconds",
@@ -164,9 +212,19 @@ class Metrics:
     def mail(self, kind: str, outcome: MailOutcome) -> None:
         """A limit's refusal is also counted by the page that answers it (limited())."""
         self.mails.labels(kind, mail_outcome(outcome)).inc()
+        self.count_activity(f"mail.{kind}.{mail_outcome(outcome)}")
 
     def limited(self, outcome: Limited) -> None:
         self.limit_refusals.labels(outcome.code).inc()
+        self.count_activity(f"limit.{outcome.code}")
+
+    def count_activity(self, name: str, amount: int = 1) -> None:
+        if self.activity is None:
+            return
+        try:
+            self.activity(name, amount)
+        except Exception:  # a count lost is better than an answer lost
+            log.exception("activity count %s lost", name)
 
     def sample_names(self) -> set[str]:
         """Every series name /metrics can show (the dashboard's test checks against it)."""

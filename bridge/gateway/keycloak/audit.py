@@ -5,13 +5,16 @@ read-only right a service account of ours holds (docs/security.md, "Least privil
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from keycloak.exceptions import KeycloakGetError, raise_error_from_response
 
 from bridge.domain.console import StaffRecord
+from bridge.domain.dashboard import FIRST_SIGN_INS, LINKS_OPENED, LOCKED, PASSWORDS_SET, paris_day
 from bridge.domain.errors import AccountNotFound, NotAllowed
 from bridge.gateway.keycloak.base import Gateway
 from bridge.gateway.keycloak.mapping import STAFF_ROLE, get
@@ -26,6 +29,29 @@ class HistoryEntry:
     record: StaffRecord
     actor_id: str
     actor: str | None  # the staff member's username; None once their account is gone
+
+
+# The staff dashboard (docs/dashboard.md): counts of Keycloak's events.
+
+EVENT_PAGE = 1000
+EVENTS_MAX = 200_000  # per kind and period; beyond, the counts say they are partial
+FIRST_LOGIN_CHECKS = 5_000  # accounts looked up for "first sign-in"; beyond, partial
+LOOKUP_CONCURRENCY = 8
+# Keycloak 26.5.6's words (found on the pinned version, tests/integration/test_dashboard.py):
+# UPDATE_CREDENTIAL comes with it: counted once.
+SAVED_PASSWORD_EVENT = "UPDATE_PASSWORD"  # noqa: S105 (an event type)
+LINK_REFUSED = ("EXECUTE_ACTIONS_ERROR", "EXECUTE_ACTION_TOKEN_ERROR")  # used, expired
+LINK_OPENED = "EXECUTE_ACTION_TOKEN"  # not recorded by 26.5.6 on success; counted if it is
+LINK_ACTIONS = ("UPDATE_PASSWORD", "UPDATE_EMAIL", "CUSTOM_REQUIRED_ACTION")
+LOCKOUTS = ("USER_DISABLED_BY_TEMPORARY_LOCKOUT", "USER_DISABLED_BY_PERMANENT_LOCKOUT")
+
+
+@dataclass(frozen=True)
+class EventCounts:
+    """Paris day -> dashboard measure -> count; `partial` when a cap was reached."""
+
+    days: dict[dt.date, dict[str, int]]
+    partial: bool = False
 
 
 class AuditReader(Gateway):
@@ -139,3 +165,86 @@ class AuditReader(Gateway):
                 return str((await self._admin.a_get_user(user_id))["username"])
         except (AccountNotFound, NotAllowed):
             return None
+
+    # --- the staff dashboard: counts only; user ids never leave the call ---------------
+
+    async def _events(
+        self, types: tuple[str, ...], start: dt.datetime, end: dt.datetime
+    ) -> tuple[list[dict[str, Any]], bool]:
+        found: list[dict[str, Any]] = []
+        query = {
+            "type": list(types),
+            "dateFrom": str(int(start.timestamp() * 1000)),
+            "dateTo": str(int(end.timestamp() * 1000) - 1),
+        }
+        while len(found) < EVENTS_MAX:
+            with self._call("events.read"):
+                page = await self._admin.a_get_events(
+                    {**query, "first": len(found), "max": EVENT_PAGE}
+                )
+            found += page
+            if len(page) < EVENT_PAGE:
+                return found, False
+        return found, True
+
+    async def dashboard_counts(
+        self, start: dt.datetime, end: dt.datetime, *, skip_clients: frozenset[str]
+    ) -> EventCounts:
+        """Links used, passwords set, first sign-ins and lockouts between start and end.
+        `skip_clients`: sign-ins that are not students' (the staff console's)."""
+        days: dict[dt.date, dict[str, int]] = {}
+
+        def count(event: dict[str, Any], measure: str) -> None:
+            day = paris_day(dt.datetime.fromtimestamp(event["time"] / 1000, dt.UTC))
+            days.setdefault(day, {})
+            days[day][measure] = days[day].get(measure, 0) + 1
+
+        wanted = (SAVED_PASSWORD_EVENT, LINK_OPENED, *LINK_REFUSED, *LINK_ACTIONS, *LOCKOUTS)
+        events, partial = await self._events(tuple(dict.fromkeys(wanted)), start, end)
+        link_sessions: set[str] = set()
+        for event in events:
+            kind, details = event.get("type"), event.get("details") or {}
+            if kind == SAVED_PASSWORD_EVENT:
+                count(event, PASSWORDS_SET)
+            if kind in LOCKOUTS:
+                count(event, LOCKED)
+            if kind == LINK_OPENED or kind in LINK_REFUSED:
+                count(event, LINKS_OPENED)
+            # A required action done from a mailed link: its session, once (a sign-in's
+            # required actions carry the sign-in's auth_type, a link's do not).
+            elif kind in LINK_ACTIONS and "custom_required_action" in details:
+                session = details.get("code_id") or str(event["time"])
+                if "auth_type" not in details and session not in link_sessions:
+                    link_sessions.add(session)
+                    count(event, LINKS_OPENED)
+        logins, logins_partial = await self._events(("LOGIN",), start, end)
+        first_in_period: dict[str, dict[str, Any]] = {}
+        for event in logins:
+            user = event.get("userId")
+            if not user or event.get("clientId") in skip_clients:
+                continue
+            if user not in first_in_period or event["time"] < first_in_period[user]["time"]:
+                first_in_period[user] = event
+        users = list(first_in_period)[:FIRST_LOGIN_CHECKS]
+        gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+
+        async def signed_in_before(user: str) -> bool:
+            async with gate:
+                with self._call("events.read"):
+                    earlier = await self._admin.a_get_events(
+                        {
+                            "user": user,
+                            "type": "LOGIN",
+                            "dateTo": str(int(start.timestamp() * 1000) - 1),
+                            "first": 0,
+                            "max": 1,
+                        }
+                    )
+            return bool(earlier)
+
+        before = await asyncio.gather(*(signed_in_before(user) for user in users))
+        for user, known in zip(users, before, strict=True):
+            if not known:
+                count(first_in_period[user], FIRST_SIGN_INS)
+        partial = partial or logins_partial or len(first_in_period) > FIRST_LOGIN_CHECKS
+        return EventCounts(days, partial)

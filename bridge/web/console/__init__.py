@@ -15,10 +15,12 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
-from bridge.web.console import auth, views
+from bridge.web.console import auth, dashboard, views
 
 _staff_views: list[BaseRoute] = [
     Route("/", views.search, name="console"),
+    Route("/tableau-de-bord", dashboard.page),
+    Route("/tableau-de-bord.csv", dashboard.csv_export),
     Route("/accounts/{user_id}", views.account),
     Route("/accounts/{user_id}/show-rescue-email", views.show_rescue_email, methods=["POST"]),
     Route("/accounts/{user_id}/actions/{action}", views.confirm),

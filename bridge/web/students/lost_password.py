@@ -122,6 +122,7 @@ def count_recovery(metrics: Metrics, outcome: Recovery) -> None:
     """A link is a lost_password mail, a notice a notice; a refusal, a limit or an outage
     is the lost_password request's (which mail it would have been is not known then)."""
     metrics.mail("notice" if isinstance(outcome, Notified) else "lost_password", outcome)
+    metrics.count_activity("lost_password.request")  # the staff dashboard's, one a request
     if isinstance(outcome, Limited):
         metrics.limited(outcome)
 
