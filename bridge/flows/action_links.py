@@ -116,10 +116,12 @@ async def send_action_link(
     return Sent(mask_email(account.rescue_email or ""), end_of_day(now))
 
 
-def _writes_locale(account: Account, purpose: LinkPurpose, policy: LinkPolicy) -> bool:
+def _locale_to_write(account: Account, purpose: LinkPurpose, policy: LinkPolicy) -> str | None:
     if not policy.locale or policy.locale == account.locale:
-        return False
-    return purpose is not LinkPurpose.LOST_PASSWORD or account.locale is None
+        return None
+    if purpose is LinkPurpose.LOST_PASSWORD and account.locale is not None:
+        return None
+    return policy.locale
 
 
 async def _in_language(
@@ -137,9 +139,10 @@ async def _in_language(
     Lost password only gives a language to an account that has none: anyone may ask for
     any identifier, and an active account's language is its owner's choice (Keycloak's
     language menu writes it), not a stranger's."""
-    if _writes_locale(account, purpose, policy):
+    locale = _locale_to_write(account, purpose, policy)
+    if locale:
         try:
-            await sender.set_locale(account, policy.locale)
+            await sender.set_locale(account, locale)
         except (Conflict, Rejected, NotAllowed) as error:
             log.warning("the account's language was not written (%s): the mail goes anyway", error)
     await sender.send_action_mail(
