@@ -47,6 +47,9 @@ class MaildirBox:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            # An existing empty directory (a fresh volume) is made a Maildir too.
+            for sub in ("tmp", "new", "cur"):
+                (path / sub).mkdir(parents=True, exist_ok=True)
             self._box = mailbox.Maildir(str(path), factory=None, create=True)
         except OSError as error:
             raise ServiceUnavailable(f"bounce Maildir: {type(error).__name__}") from error
