@@ -63,7 +63,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         private = private_keycloak("test-keycloak")
     keycloak, values = private.keycloak, private.secrets
     smtp_port, bridge_port = private.smtp_port, private.bridge_port
-    # Mail to @bounce.test comes back as a DSN into this Maildir (tests/integration/test_bounces.py).
+    # Mail to @bounce.test comes back as a DSN into this Maildir (integration/test_bounces.py).
     sink = start_mail_sink(
         mail_dir,
         port=smtp_port,

@@ -129,7 +129,7 @@ def parse_bounce(raw: bytes) -> list[Bounce]:
         found = _from_report(message) if message.get_content_type() == "multipart/report" else []
         if not found:
             found = _from_daemon(message)
-    except Exception:  # noqa: BLE001 - a malformed message is junk, never a crash
+    except Exception:  # a malformed message is junk, never a crash
         return []
     unique: dict[str, Bounce] = {}
     for bounce in found:

@@ -116,7 +116,7 @@ class ImapBox:
             status, data = self._imap.uid("SEARCH", "UNSEEN")
             if status != "OK":
                 raise imaplib.IMAP4.error("SEARCH refused")
-            uids = (data[0] or b"").split()[:BATCH]
+            uids = [bytes(u).decode() for u in (data[0] or b"").split()[:BATCH]]
             for uid in uids:
                 status, fetched = self._imap.uid("FETCH", uid, "(BODY.PEEK[])")
                 raw = next(
@@ -124,7 +124,7 @@ class ImapBox:
                     None,
                 )
                 if status == "OK" and isinstance(raw, bytes):
-                    yield uid.decode(), raw
+                    yield uid, raw
         except (OSError, imaplib.IMAP4.error) as error:
             raise ServiceUnavailable(f"bounce mailbox (IMAP): {type(error).__name__}") from error
 

@@ -77,11 +77,15 @@ JUNK = [
     b"From: someone@example.org\r\nReturn-Path: <someone@example.org>\r\n"
     b"X-Failed-Recipients: victim@example.org\r\n\r\nhello",
     # A report whose recipient is not an rfc822 address, or not an address at all.
-    postfix(["x@example.org"]).replace(b"Final-Recipient: rfc822; x@example.org", b"Final-Recipient: x400; c=FR")
-    .replace(b"Original-Recipient: rfc822;x@example.org", b"Original-Recipient: rfc822;not an address"),
+    postfix(["x@example.org"])
+    .replace(b"Final-Recipient: rfc822; x@example.org", b"Final-Recipient: x400; c=FR")
+    .replace(
+        b"Original-Recipient: rfc822;x@example.org", b"Original-Recipient: rfc822;not an address"
+    ),
     # A truncated report.
     postfix(["y@example.org"])[:300],
-    b"Content-Type: multipart/report; boundary=x\r\n\r\n--x\r\nContent-Type: message/delivery-status\r\n\r\n",
+    b"Content-Type: multipart/report; boundary=x\r\n\r\n"
+    b"--x\r\nContent-Type: message/delivery-status\r\n\r\n",
 ]
 
 
@@ -91,10 +95,14 @@ def test_junk_yields_nothing_and_never_raises(raw: bytes) -> None:
 
 
 def test_header_injection_in_the_recipient_is_not_an_address() -> None:
-    raw = postfix(["z@example.org"]).replace(
-        b"Final-Recipient: rfc822; z@example.org",
-        b"Final-Recipient: rfc822; z@example.org, other@example.org",
-    ).replace(b"Original-Recipient: rfc822;z@example.org", b"Original-Recipient: rfc822;<a\r\n")
+    raw = (
+        postfix(["z@example.org"])
+        .replace(
+            b"Final-Recipient: rfc822; z@example.org",
+            b"Final-Recipient: rfc822; z@example.org, other@example.org",
+        )
+        .replace(b"Original-Recipient: rfc822;z@example.org", b"Original-Recipient: rfc822;<a\r\n")
+    )
     assert permanent_failures(raw) == []
 
 
@@ -145,7 +153,11 @@ async def test_the_flow_flags_the_permanent_failures_and_marks_every_message(
     tmp_path: Path,
 ) -> None:
     box = mailbox.Maildir(str(tmp_path / "b"), create=True)
-    for raw in (postfix(["known@example.org", "old@example.org"]), b"junk", sample("postfix_delayed.eml")):
+    for raw in (
+        postfix(["known@example.org", "old@example.org"]),
+        b"junk",
+        sample("postfix_delayed.eml"),
+    ):
         box.add(raw)
     box.close()
     flagger = Flagger({"known@example.org"})
