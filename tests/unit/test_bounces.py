@@ -202,3 +202,39 @@ def test_the_sink_bounces_refusing_domains_to_the_bounce_address_only(tmp_path: 
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 3  # all accepted
     returned = [raw for _, raw in MaildirBox(tmp_path / "bounces").messages()]
     assert [permanent_failures(raw) for raw in returned] == [["gone@bounce.test"]]
+
+
+# --- the flag on the account -----------------------------------------------------------
+
+
+def test_the_flag_is_read_and_a_refused_address_is_as_good_as_none() -> None:
+    from bridge.domain.activation import Branch, branch_for
+    from bridge.gateway.keycloak.mapping import account_from_representation
+
+    rep = {
+        "id": "1",
+        "username": "jdupont001",
+        "enabled": True,
+        "email": "j@example.net",
+        "attributes": {"umRescueBounced": [NOW.isoformat()]},
+    }
+    account = account_from_representation(rep)
+    assert account.rescue_email_bounced == NOW
+    assert branch_for(account) is Branch.ASK_INE
+    rep["attributes"] = {"umRescueBounced": ["not a time"]}
+    assert branch_for(account_from_representation(rep)) is Branch.SEND_MAIL
+
+
+def test_a_different_address_clears_the_flag_the_same_one_keeps_it() -> None:
+    from bridge.gateway.keycloak.mapping import changed_rescue_email
+
+    def rep() -> dict[str, object]:
+        return {"email": "j@example.net", "attributes": {"umRescueBounced": [NOW.isoformat()]}}
+
+    same = rep()
+    changed_rescue_email(same, "J@Example.net", verified=False)
+    assert same["attributes"] == {"umRescueBounced": [NOW.isoformat()]}
+    other = rep()
+    changed_rescue_email(other, "new@example.org", verified=False)
+    assert other["attributes"] == {}
+    assert other["email"] == "new@example.org"
