@@ -10,6 +10,7 @@ import smtplib
 import socket
 from email.message import EmailMessage
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -238,3 +239,81 @@ def test_a_different_address_clears_the_flag_the_same_one_keeps_it() -> None:
     changed_rescue_email(other, "new@example.org", verified=False)
     assert other["attributes"] == {}
     assert other["email"] == "new@example.org"
+
+
+# --- IMAP (production's mailbox): imaplib's server side played by a stand-in -----------
+
+
+class FakeImap:
+    """What imaplib.IMAP4_SSL answers a client, for two unseen messages."""
+
+    instances: ClassVar[list[FakeImap]] = []
+
+    def __init__(self, host: str, port: int, **options: object) -> None:
+        self.address = (host, port)
+        self.calls: list[tuple[str, ...]] = []
+        self.seen: set[str] = set()
+        FakeImap.instances.append(self)
+
+    def login(self, user: str, password: str) -> tuple[str, list[bytes]]:
+        self.calls.append(("LOGIN", user, password))
+        return "OK", [b"logged in"]
+
+    def select(self, folder: str) -> tuple[str, list[bytes]]:
+        self.calls.append(("SELECT", folder))
+        return "OK", [b"2"]
+
+    def uid(self, command: str, *args: str) -> tuple[str, list[object]]:
+        self.calls.append((command, *args))
+        if command == "SEARCH":
+            return "OK", [b" ".join(u for u in (b"7", b"9") if u.decode() not in self.seen)]
+        if command == "FETCH":
+            raw = postfix([f"u{args[0]}@example.org"])
+            return "OK", [(f"{args[0]} (UID {args[0]} BODY[] {{{len(raw)}}}".encode(), raw), b")"]
+        if command == "STORE":
+            self.seen.add(args[0])
+            return "OK", []
+        raise AssertionError(command)
+
+    def close(self) -> None: ...
+
+    def logout(self) -> None: ...
+
+
+def test_imap_reads_unseen_messages_without_marking_them_then_flags_each_seen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import imaplib
+
+    FakeImap.instances.clear()
+    monkeypatch.setattr(imaplib, "IMAP4_SSL", FakeImap)
+    box = open_mailbox("imaps://bounces%40univ.example:p%40ss@imap.univ.example/Bounces", None)
+    [imap] = FakeImap.instances
+    assert imap.address == ("imap.univ.example", 993)
+    assert ("LOGIN", "bounces@univ.example", "p@ss") in imap.calls
+    assert ("SELECT", '"Bounces"') in imap.calls
+    read = list(box.messages())
+    assert [key for key, _ in read] == ["7", "9"]
+    assert [permanent_failures(raw) for _, raw in read] == [["u7@example.org"], ["u9@example.org"]]
+    assert ("FETCH", "7", "(BODY.PEEK[])") in imap.calls  # reading marks nothing
+    box.done("7")
+    assert ("STORE", "7", "+FLAGS", "(\\Seen)") in imap.calls
+    assert [key for key, _ in box.messages()] == ["9"]
+    box.close()
+
+
+def test_an_imap_failure_is_unavailable_and_never_shows_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import imaplib
+
+    from bridge.domain.errors import ServiceUnavailable
+
+    class Refusing(FakeImap):
+        def login(self, user: str, password: str) -> tuple[str, list[bytes]]:
+            raise imaplib.IMAP4.error(f"LOGIN failed for {user} {password}")
+
+    monkeypatch.setattr(imaplib, "IMAP4_SSL", Refusing)
+    with pytest.raises(ServiceUnavailable) as caught:
+        open_mailbox("imaps://bounces:s3cret@imap.univ.example/INBOX", None)
+    assert "s3cret" not in str(caught.value)
