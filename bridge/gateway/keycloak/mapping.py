@@ -188,7 +188,7 @@ def anonymised(rep: Representation) -> None:
     """What bridge.domain.retention.REMOVED names, removed from a representation (the
     credentials go by their own calls). Keycloak's profile requires names of an account an
     administrator writes: they become ANONYMISED_NAME."""
-    for name in ("ine", "student_number", "institutional_email"):
+    for name in ("ine", "student_number", "institutional_email", "rescue_email_bounced"):
         drop(rep, name)
     put(rep, "rescue_email", "")
     put(rep, "rescue_email_verified", False)
