@@ -370,6 +370,10 @@ class JobSettings:
     principal_scope: str = "umontpellier.fr"
     # `bridge retention --years`' default: the console's rule (UM_RETENTION_YEARS).
     retention_years: int = DEFAULT_YEARS
+    # The bounce address's mailbox, which `bridge bounces` reads (docs/operations.md): IMAP
+    # (imaps://user:password@host/FOLDER), else a Maildir; neither: the job has nothing to do.
+    bounce_imap_url: str | None = None
+    bounce_maildir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
@@ -391,6 +395,8 @@ class JobSettings:
             redis_url=env.get("UM_REDIS_URL") or None,
             principal_scope=university_domains_from(env)[0],
             retention_years=retention_years_from(env),
+            bounce_imap_url=env.get("UM_BOUNCE_IMAP_URL") or None,
+            bounce_maildir=Path(env["UM_BOUNCE_MAILDIR"]) if env.get("UM_BOUNCE_MAILDIR") else None,
         )
 
 
@@ -439,6 +445,9 @@ class SmtpSettings:
     ssl: bool = False
     user: str = ""
     password: str = ""
+    # The envelope sender (MAIL FROM), where refusals come back (UM_BOUNCE_ADDRESS, also
+    # Keycloak's `envelopeFrom`); empty: the From address, as before.
+    bounce_address: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
@@ -456,4 +465,12 @@ class SmtpSettings:
             ssl=_flag(env.get("UM_SMTP_SSL"), default=False),
             user=env.get("UM_SMTP_USER") or "",
             password=env.get("UM_SMTP_PASSWORD") or "",
+            bounce_address=_bounce_address(env),
         )
+
+
+def _bounce_address(env: Mapping[str, str]) -> str:
+    address = (env.get("UM_BOUNCE_ADDRESS") or "").strip()
+    if address and ("@" not in address or any(c in address for c in " \t\r\n<>,;")):
+        raise SettingsError(f"UM_BOUNCE_ADDRESS is not an address: {address!r}")
+    return address

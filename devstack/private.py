@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from devstack.keycloak import REPO_ROOT, KeycloakInstance, selected_version
+from devstack.mailsink import DEV_BOUNCE_ADDRESS
 from devstack.ports import free_ports
 from devstack.postgres import PostgresInstance
 from devstack.tls import make_local_tls
@@ -88,6 +89,8 @@ def private_keycloak(
             **values,
             "UM_SMTP_HOST": "127.0.0.1",
             "UM_SMTP_PORT": str(smtp_port),
+            # Keycloak's envelope sender: the sink returns its DSNs there (devstack.mailsink).
+            "UM_BOUNCE_ADDRESS": DEV_BOUNCE_ADDRESS,
             "UM_BRIDGE_URL": f"http://localhost:{bridge_port}",
             # The example portal is served by that bridge: its redirect URIs follow it.
             "UM_PORTAL_URL": f"http://localhost:{bridge_port}/portal",

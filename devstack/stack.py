@@ -11,6 +11,9 @@ import datetime as dt
 import os
 import secrets
 import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from bridge.settings import Settings, theme_dir_from, university_domains_from
 from devstack.admin import DevAdmin
 from devstack.demo import STAFF, DemoAccount, load_demo
 from devstack.keycloak import REPO_ROOT, KeycloakInstance
-from devstack.mailsink import start_mail_sink
+from devstack.mailsink import DEV_BOUNCE_ADDRESS, start_mail_sink
 from devstack.private import CLIENT_SECRETS, COOKIE_SECRETS
 from devstack.redis import RedisInstance
 from devstack.totp import new_secret, otpauth_uri
@@ -81,6 +84,8 @@ def run_dev(fresh: bool = False) -> None:
     bridge_url = f"http://localhost:{bridge_port}"
     keycloak_url = f"http://localhost:{kc_port}"
     mail_dir = var / "mail"
+    # The bounce address's mailbox: the sink returns its DSNs there (mail to @bounce.test).
+    bounce_dir = var / "bounces"
     secret_values = load_or_create_secrets(SECRETS_FILE)
     staff_otp_secret = secret_values.pop(STAFF_TOTP_SECRET)
     env = {
@@ -91,11 +96,18 @@ def run_dev(fresh: bool = False) -> None:
         "UM_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "UM_BRIDGE_URL": bridge_url,
         "UM_PORTAL_URL": f"{bridge_url}/portal",
+        # Keycloak's envelopeFrom and the bridge's MAIL FROM (a realm imported before this
+        # setting existed needs `make dev` with --fresh to get it).
+        "UM_BOUNCE_ADDRESS": DEV_BOUNCE_ADDRESS,
+        "UM_BOUNCE_MAILDIR": str(bounce_dir),
     }
     os.environ.update(env)
 
     print(f"[dev] mail sink on 127.0.0.1:{smtp_port}, storing into {mail_dir}", flush=True)
-    sink = start_mail_sink(mail_dir, port=smtp_port)
+    sink = start_mail_sink(
+        mail_dir, port=smtp_port, bounce_maildir=bounce_dir, bounce_address=DEV_BOUNCE_ADDRESS
+    )
+    stop_jobs = threading.Event()
     counters = RedisInstance(var / "dev" / "redis", redis_port)
     print(f"[dev] Redis (the limits' counters) on 127.0.0.1:{redis_port}", flush=True)
     counters.start()
@@ -125,6 +137,9 @@ def run_dev(fresh: bool = False) -> None:
             }
         )
         print_banner(keycloak_url, bridge_url, keycloak, demo, staff_otp_secret)
+        threading.Thread(
+            target=_bounce_scheduler, args=(keycloak_url, stop_jobs), daemon=True
+        ).start()
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(settings),
@@ -136,9 +151,31 @@ def run_dev(fresh: bool = False) -> None:
         server.run()
     finally:
         print("[dev] stopping Keycloak, the mail sink and Redis", flush=True)
+        stop_jobs.set()
         keycloak.stop()
         sink.stop()
         counters.stop()
+
+
+# As deploy/cron/crontab: `bridge bounces` every minute.
+BOUNCE_INTERVAL = 60
+
+
+def _bounce_scheduler(keycloak_url: str, stop: threading.Event) -> None:
+    """The scheduler's `bridge bounces` line in dev: the same command, in its own process,
+    with its lock and its recorded outcome; quiet unless it flagged an account or failed."""
+    env = {**os.environ, "UM_KEYCLOAK_URL": keycloak_url}
+    while not stop.wait(BOUNCE_INTERVAL):
+        ran = subprocess.run(
+            [sys.executable, "-m", "bridge", "bounces"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if ran.returncode != 0 or "accounts flagged 0," not in ran.stdout:
+            last = (ran.stderr.strip().splitlines() or [ran.stdout.strip()])[-1]
+            print(f"[dev] {last}", flush=True)
 
 
 async def _set_up_realm(admin: DevAdmin, staff_otp_secret: str) -> list[DemoAccount]:
@@ -168,6 +205,8 @@ def print_banner(
         f"  Example portal (OIDC app) {bridge_url}/portal",
         f"  Staff console             {bridge_url}/console  (agent.k103, below)",
         f"  Mails sent (dev only)     {bridge_url}/dev/mail",
+        "  Refused addresses         any rescue address @bounce.test: the sink returns a DSN,",
+        "                            `bridge bounces` (every minute) flags the account",
         f"  Keycloak login (realm um) {keycloak_url}/realms/um/account",
         f"  Keycloak admin console    {keycloak_url}/admin/  "
         f"({keycloak.admin_user} / {keycloak.admin_password})",

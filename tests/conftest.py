@@ -22,7 +22,7 @@ from bridge.gateway.keycloak import ProvisioningGateway, RealmSetup, StudentsGat
 from bridge.gateway.keycloak.charter import charter_version
 from bridge.logconfig import LOG_CONFIG
 from bridge.settings import REPO_ROOT, Settings, SmtpSettings
-from devstack.mailsink import start_mail_sink
+from devstack.mailsink import DEV_BOUNCE_ADDRESS, start_mail_sink
 from devstack.ports import free_ports
 from devstack.private import cookie_secrets, private_keycloak
 from devstack.redis import RedisInstance
@@ -63,7 +63,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         private = private_keycloak("test-keycloak")
     keycloak, values = private.keycloak, private.secrets
     smtp_port, bridge_port = private.smtp_port, private.bridge_port
-    sink = start_mail_sink(mail_dir, port=smtp_port)
+    # Mail to @bounce.test comes back as a DSN into this Maildir (integration/test_bounces.py).
+    sink = start_mail_sink(
+        mail_dir,
+        port=smtp_port,
+        bounce_maildir=tmp_path_factory.mktemp("bounces"),
+        bounce_address=DEV_BOUNCE_ADDRESS,
+    )
     counters = RedisInstance(private.keycloak.directory / "redis", free_ports(1)[0])
     counters.start()
     started = time.monotonic()
@@ -192,7 +198,10 @@ def bridge(stack: Stack) -> Iterator[Bridge]:
     )
     from bridge.app import create_app
 
-    app = create_app(settings, smtp=SmtpSettings("127.0.0.1", stack.smtp_port, starttls=False))
+    smtp = SmtpSettings(
+        "127.0.0.1", stack.smtp_port, starttls=False, bounce_address=DEV_BOUNCE_ADDRESS
+    )
+    app = create_app(settings, smtp=smtp)
     # Production's logging (access log without query strings): test_log_leaks reads it.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=LOG_CONFIG))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bridge.cli import jobs, provision, realm, retention, serve
+from bridge.cli import bounces, jobs, provision, realm, retention, serve
 
 DESCRIPTION = "`bridge` command line: the web bridge, the jobs, and the one-time realm set-up."
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     provision.register(sub)
     jobs.register(sub)
     retention.register(sub)
+    bounces.register(sub)
     return parser
 
 

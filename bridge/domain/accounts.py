@@ -70,6 +70,9 @@ class Account:
     # The account's language ("fr", "en"), which Keycloak's mails and pages follow; None
     # when it has none (the realm's default, French).
     locale: str | None = None
+    # When a mail to the rescue address came back refused for good (bridge.domain.bounces);
+    # None when none did since the address was written. Admin-only.
+    rescue_email_bounced: dt.datetime | None = None
     # The one-time INE proof pending on the account (its digest), see bridge.domain.activation
 
     @property

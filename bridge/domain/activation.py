@@ -21,7 +21,10 @@ def branch_for(account: Account) -> Branch:
         return Branch.EXPIRED
     if account.activated:
         return Branch.ALREADY_ACTIVE
-    return Branch.SEND_MAIL if account.has_rescue_email else Branch.ASK_INE
+    # A refused rescue address is as good as none: a new one, after the INE (never a mail
+    # to the refused one).
+    usable = account.has_rescue_email and account.rescue_email_bounced is None
+    return Branch.SEND_MAIL if usable else Branch.ASK_INE
 
 
 def ine_matches(ine: Ine, account: Account) -> bool:

@@ -139,7 +139,8 @@ async def set_rescue_email_and_send(
     if not isinstance(outcome, Sent):
         await _put_back(gateway, reloaded, previous, previous_verified)
         return outcome
-    if previous and previous.lower() != address.lower():
+    # Never to a refused address (bridge bounces): it would only come back again.
+    if previous and previous.lower() != address.lower() and account.rescue_email_bounced is None:
         try:
             await notices.rescue_email_replaced(reloaded, previous, address)
         except ServiceUnavailable as error:

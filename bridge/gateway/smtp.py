@@ -41,7 +41,8 @@ def send(messages: Sequence[EmailMessage], smtp: SmtpSettings) -> None:
         if smtp.user:
             client.login(smtp.user, smtp.password)
         for message in messages:
-            client.send_message(message)
+            # The envelope sender: refusals come back to the bounce mailbox (bridge bounces).
+            client.send_message(message, from_addr=smtp.bounce_address or None)
 
 
 class Mailer:

@@ -85,7 +85,18 @@ class Stack:
         self.sink.stop()
 
     def start_smtp(self) -> None:
-        self.sink = start_mail_sink(self.mail_dir, port=self.smtp_port)
+        handler = self.sink.handler if self.sink is not None else None
+        self.sink = start_mail_sink(
+            self.mail_dir,
+            port=self.smtp_port,
+            bounce_maildir=getattr(handler, "bounce_maildir", None),
+            bounce_address=getattr(handler, "bounce_address", None),
+        )
+
+    @property
+    def bounce_maildir(self) -> Path:
+        """Where the sink returns its DSNs (mail to @bounce.test from the bounce address)."""
+        return Path(self.sink.handler.bounce_maildir)
 
     @property
     def url(self) -> str:

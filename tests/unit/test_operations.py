@@ -26,6 +26,7 @@ EXPECTED = {
     "bridge provision --full --lock-wait 900": "15 3 * * 0",  # Sunday 03:15
     "bridge expire": "30 4 * * *",
     "bridge remind": "0 9 * * *",
+    "bridge bounces": "* * * * *",  # every minute: a refused address is told at the next step 1
 }
 
 
@@ -81,7 +82,7 @@ def test_every_line_is_a_command_the_cli_accepts() -> None:
         program, *args = command.split()
         assert program == "bridge"
         parsed = parser.parse_args(args)
-        assert parsed.func.__name__ in {"cmd_provision", "cmd_expire", "cmd_remind"}
+        assert parsed.func.__name__ in {"cmd_provision", "cmd_expire", "cmd_remind", "cmd_bounces"}
         assert not getattr(parsed, "dry_run", False)
 
 

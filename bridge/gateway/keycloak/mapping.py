@@ -52,6 +52,7 @@ FIELDS: Mapping[str, Field] = {
     # Admin-only bookkeeping of the bridge and the jobs.
     "reminder_sent_for": Field("umReminderSentFor", attribute=True),
     "staff_action": Field("umStaffAction", attribute=True),
+    "rescue_email_bounced": Field("umRescueBounced", attribute=True),
     "locale": Field("locale", attribute=True),
 }
 
@@ -117,6 +118,14 @@ def _date(raw: str | None) -> dt.date | None:
         return None
 
 
+def _datetime(raw: str | None) -> dt.datetime | None:
+    try:
+        value = dt.datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is None or value.tzinfo else None
+
+
 def account_from_representation(rep: Representation, *, has_password: bool = False) -> Account:
     year = get(rep, "last_enrollment_year")
     return Account(
@@ -138,6 +147,7 @@ def account_from_representation(rep: Representation, *, has_password: bool = Fal
         required_actions=required_actions_of(rep.get("requiredActions") or ()),
         has_password=has_password,
         locale=get(rep, "locale") or None,
+        rescue_email_bounced=_datetime(get(rep, "rescue_email_bounced")),
     )
 
 
@@ -178,7 +188,7 @@ def anonymised(rep: Representation) -> None:
     """What bridge.domain.retention.REMOVED names, removed from a representation (the
     credentials go by their own calls). Keycloak's profile requires names of an account an
     administrator writes: they become ANONYMISED_NAME."""
-    for name in ("ine", "student_number", "institutional_email"):
+    for name in ("ine", "student_number", "institutional_email", "rescue_email_bounced"):
         drop(rep, name)
     put(rep, "rescue_email", "")
     put(rep, "rescue_email_verified", False)
@@ -190,6 +200,9 @@ def anonymised(rep: Representation) -> None:
 
 def changed_rescue_email(rep: Representation, address: str, *, verified: bool) -> None:
     # Keycloak stores every email lowercased: written so, a write can be checked by reading.
+    if (get(rep, "rescue_email") or "").lower() != address.lower():
+        # A new address has bounced nothing yet (bridge.domain.bounces).
+        drop(rep, "rescue_email_bounced")
     put(rep, "rescue_email", address.lower())
     put(rep, "rescue_email_verified", verified)
 

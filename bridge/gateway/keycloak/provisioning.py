@@ -390,6 +390,34 @@ class ProvisioningGateway(Gateway):
     async def mark_reminder_sent(self, account: Account, valid_until_date: dt.date) -> None:
         await self._update(account.id, lambda rep: put(rep, "reminder_sent_for", valid_until_date))
 
+    async def flag_rescue_bounced(self, address: str, when: dt.datetime) -> list[str]:
+        """Mark every student whose rescue address is `address` (case-insensitive) as
+        refused at `when` (`umRescueBounced`, admin-only); their identifiers. The address
+        is checked again in the write: one changed meanwhile is not flagged."""
+        address = address.lower()
+        reps = await self._users(
+            {"email": address, "exact": "true", "briefRepresentation": "true", "max": 20}
+        )
+        flagged: list[str] = []
+        for rep in reps:
+            if (get(rep, "rescue_email") or "").lower() != address:
+                continue
+            wrote = False
+
+            def mutate(current: Representation) -> None:
+                nonlocal wrote
+                if (get(current, "rescue_email") or "").lower() == address:
+                    put(current, "rescue_email_bounced", when)
+                    wrote = True
+
+            try:
+                await self._update(rep["id"], mutate)
+            except NotAllowed:
+                continue  # listed, refused by id: also in staff, not the job's
+            if wrote:
+                flagged.append(rep["username"])
+        return flagged
+
 
 def _student(rep: Representation) -> Account:
     return dataclasses.replace(account_from_representation(rep), in_students=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bridge.domain.accounts import Account
+from bridge.domain.accounts import Account, mask_email
 from bridge.domain.activation import Branch, branch_for
 from bridge.domain.deadlines import PARIS
 from bridge.domain.errors import InvalidInput
@@ -171,6 +171,10 @@ async def identifier(request: Request) -> Response:
     wizard.save(request.session)
     if branch is Branch.SEND_MAIL:
         return await _send_mail(request, wizard, account, "3")
+    if account.rescue_email and account.rescue_email_bounced:
+        # The refused address said at once, with the way to a new one: the INE form.
+        context = {"bounced": mask_email(account.rescue_email)}
+        return await render_form(request, "activation_ine.html", context)
     return RedirectResponse("/activation/ine", status_code=303)
 
 
