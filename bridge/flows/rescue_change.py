@@ -209,7 +209,8 @@ async def confirm_rescue_change(
         except ServiceUnavailable:
             log.warning("a rescue-address link could not be given back after an outage")
         return Unavailable(str(error))
-    if change.previous_address:
+    # A refused address (bridge.flows.bounces) would only bounce again.
+    if change.previous_address and account.rescue_email_bounced is None:
         try:
             await notices.rescue_email_replaced(
                 account, change.previous_address, change.new_address

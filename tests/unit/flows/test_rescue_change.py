@@ -303,3 +303,14 @@ async def test_an_account_the_bridge_may_not_reach_is_refused() -> None:
     change = ChangeRequest("u1", "a@example.net", OLD, 2**40, "n")
     assert await check_rescue_change(accounts, change, NOW) == Refused("account.outside")
     assert links.sent == []
+
+
+async def test_a_refused_previous_address_gets_no_notice() -> None:
+    """It would only bounce again (bridge.flows.bounces flagged it)."""
+    refused = dt.datetime(2026, 9, 2, 18, 0, tzinfo=PARIS)
+    accounts, links, p = setup(rescue_email_bounced=refused)
+    change = await asked(accounts, links, p, "new@example.net")
+    notices = MemoryChangeNotices()
+    outcome = await confirm_rescue_change(accounts, notices, p.counters, change, NOW)
+    assert outcome == Notified(CHANGED) and notices.sent == []
+    assert accounts.accounts["u1"].rescue_email == "new@example.net"
