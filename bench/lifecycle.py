@@ -3,6 +3,7 @@
     .venv/bin/python bench/lifecycle.py [--students 100000] [--naive-sample 1000]
                                         [--database postgres|h2]
                                         [--batch-size 8 --concurrency 4]
+                                        [--grid-students 20000]
 
 Phases, each on a private Keycloak started by the script (database: a private PostgreSQL
 cluster by default, as in production; `--database h2` for the dev-file H2), fresh for each
@@ -18,6 +19,11 @@ of the two first imports so that both start from the same empty realm:
    the names changed (both with the job's state file, as the nightly job runs), the naive
    one-call-at-a-time path on a sample (the baseline), and the expiry job with 20% of the
    accounts expiring.
+3. on a third fresh stack, the import grid of issue 19 (bench/provision_concurrency.py
+   `grid`): `--grid-students` new students for every pair of creations in flight (2, 4, 8,
+   16) and batch size (50, 125, 250, 500), with the cores Keycloak and PostgreSQL used, then
+   the shares of a creation's cost at the best pair (fine-grained permission, membership of
+   `students`). `--grid-students 0` leaves it out.
 
 Each job runs in its own process (the real CLI, or this script for the reference); its
 peak memory (max RSS) is read from the kernel, and the CPU seconds of the job, Keycloak
@@ -40,6 +46,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import BenchStack, bench_stack, cpu_seconds
+from bench.provision_concurrency import grid
 from bridge.domain.ine import BEA_KEYS
 from devstack.admin import DevAdmin, PartialImportProvisioning
 
@@ -188,6 +195,7 @@ def main() -> None:
     parser.add_argument("--work", default="var/bench-lifecycle")
     parser.add_argument("--batch-size", type=int, help="the job's (default: its own)")
     parser.add_argument("--concurrency", type=int, help="the job's (default: its own)")
+    parser.add_argument("--grid-students", type=int, default=20_000, help="0: no grid")
     parser.add_argument("--partial-import-job", metavar="CSV", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.partial_import_job:
@@ -260,6 +268,11 @@ def main() -> None:
         expiry = run_job(["expire", "--today", "2027-01-01"], env, stack)
         print(line("expiry, 20% expiring", expiry, args.students // 5), flush=True)
 
+    grid_figures = {}
+    if args.grid_students:
+        with bench_stack(database=args.database) as stack:
+            grid_figures = grid(stack, args.grid_students, (2, 4, 8, 16), (50, 125, 250, 500))
+
     partial_rate = args.students / reference.seconds
     post_rate = args.students / phases[0].seconds
     print()
@@ -278,6 +291,14 @@ def main() -> None:
         f"peak memory of a run: {max(p.peak_mib for p in phases):.0f} MiB"
     )
     print(f"expiry: {expiry.seconds:.1f} s for {args.students // 5} accounts expiring")
+    if grid_figures:
+        (in_flight, batch), best = max(grid_figures.items(), key=lambda i: -i[1]["seconds"])
+        rate = args.grid_students / best["seconds"]
+        print(
+            f"import grid ({args.grid_students} a pair): best in flight {in_flight}, batch "
+            f"{batch}: {rate:.0f}/s = {rate / naive_rate:.1f}x naive; the job's settings "
+            f"above: {post_rate / naive_rate:.1f}x"
+        )
 
 
 if __name__ == "__main__":
