@@ -50,8 +50,6 @@ from bridge.gateway.keycloak.realm_setup import UNIVERSITY_ADDRESS_MESSAGE
 
 log = logging.getLogger("bridge.gateway.keycloak.provisioning")
 
-# Disable, check, again: how many times before the job reports the account.
-DISABLE_ATTEMPTS = 3
 # The realm-management roles the jobs' credential may hold: the rest (view-users,
 # manage-users, manage-realm, realm-admin…) reach beyond students.
 SCOPED_ROLES = frozenset({"query-users", "query-groups"})
@@ -324,9 +322,12 @@ class ProvisioningGateway(Gateway):
                 return found
             first += page_size
 
-    async def disabled_with_valid_until(self, day: dt.date, page_size: int = 200) -> list[Account]:
-        """Retention: disabled accounts whose validity ended on `day`, with their attributes
-        (the list says whether each still holds an INE, names, a rescue address)."""
+    async def disabled_with_valid_until(
+        self, day: dt.date, page_size: int = 200, *, brief: bool = False
+    ) -> list[Account]:
+        """Disabled accounts whose validity ends on `day`: with their attributes for the
+        retention list (whether each still holds an INE, names, a rescue address), in brief
+        form for the expiry's check pass (their ids)."""
         found: list[Account] = []
         first = 0
         while True:
@@ -335,7 +336,7 @@ class ProvisioningGateway(Gateway):
                     "q": f"{attribute('valid_until')}:{day.isoformat()}",
                     "exact": "true",
                     "enabled": "false",
-                    "briefRepresentation": "false",
+                    "briefRepresentation": str(brief).lower(),
                     "first": first,
                     "max": page_size,
                 }
@@ -346,40 +347,48 @@ class ProvisioningGateway(Gateway):
             first += page_size
 
     async def disable_expired(self, account: Account) -> bool:
-        """Disable and end every session; False when it was already disabled (another
-        run got there first). Deletes nothing."""
-        already: bool | None = None  # as first read: the checks after the write see it done
+        """Disable an account the listing gave as enabled, and end its sessions: two calls,
+        a PUT of `{"enabled": false}` alone (measured on 26.5.6: a representation without
+        attributes keeps every attribute, the names, the addresses, the required actions
+        and the credentials; tests/integration/test_disable_ends_sessions.py) and the
+        logout. No read first: the listing said it was enabled, and disabling twice
+        changes nothing. Disabling alone already refuses the refresh tokens, the userinfo
+        and the introspection of an open session, but leaves the sessions listed (same
+        test): a re-enrollment would bring them back, so they are ended.
+
+        No read after it either: under the account's turn (serialize_writes, as deployed)
+        no other write overlaps it; without turns, a concurrent write of another field can
+        still put `enabled` back (Keycloak writes the whole row, docs/security.md), and
+        the job's check pass (bridge.jobs.expire) lists again what is still enabled and
+        disables it again. True: disabled. Deletes nothing."""
+        try:
+            async with self._turn(account.id):
+                with self._call("user.update"):
+                    await self._admin.a_update_user(account.id, {"enabled": False})
+        except Rejected:
+            # An attribute left multi-valued by an old concurrent write: Keycloak refuses
+            # any update of such an account (measured: error-invalid-multivalued-size) until
+            # it is repaired, which the read-modify-write does (it sends the repaired set).
+            await self._update(account.id, lambda rep: put(rep, "enabled", False))
+        with self._call("user.logout"):
+            await self._admin.a_user_logout(account.id)
+        return True
+
+    async def reenable_if_still_valid(self, user_id: str, today: dt.date) -> bool:
+        """Put back `enabled` on an account this expiry run disabled although it is valid
+        today: provisioning re-enrolled it between the run's listing and its write. Read,
+        checked, written (only `enabled`) under the account's turn; True when re-enabled."""
+        wrote = False
 
         def mutate(rep: Representation) -> None:
-            nonlocal already
-            if already is None:
-                already = not get(rep, "enabled")
-            put(rep, "enabled", False)
+            nonlocal wrote
+            now = account_from_representation({"id": user_id, "username": "", **rep})
+            if now.valid_until is not None and now.valid_until >= today and not now.enabled:
+                put(rep, "enabled", True)
+                wrote = True
 
-        for attempt in range(DISABLE_ATTEMPTS):
-            # Only what changed goes (bridge.gateway.keycloak.base): `enabled`, and an
-            # attribute that concurrent writes left multi-valued, repaired (Keycloak refuses
-            # any update of such an account, measured: error-invalid-multivalued-size).
-            try:
-                await self._update(account.id, mutate)
-            except Rejected:
-                # A concurrent write left an attribute multi-valued just after our read:
-                # the next read sees it, and the update repairs it.
-                await self._update(account.id, mutate)
-            if already and attempt == 0:
-                return False
-            with self._call("user.logout"):
-                # Disabling does not end sessions: log out, so that refresh tokens die too.
-                await self._admin.a_user_logout(account.id)
-            # Keycloak writes a user's whole row, without a version check: another field's
-            # write (a rescue address) that read the account before this one committed puts
-            # `enabled` back (measured). Read again, disable again.
-            with self._call("user.read"):
-                again = await self._admin.a_get_user(account.id)
-            if not get(again, "enabled"):
-                return True
-            log.warning("a concurrent write re-enabled an expired account: disabling again")
-        raise Conflict("the account kept being re-enabled by concurrent writes")
+        await self._update(user_id, mutate)
+        return wrote
 
     async def reminder_state(self, account: Account) -> tuple[dt.date | None, str]:
         """The validity end a reminder was last sent for, and the student's language."""
