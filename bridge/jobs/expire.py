@@ -105,8 +105,8 @@ async def expire(
             report(f"expire    {account.username} (valid until {last_day.isoformat()})")
             summary.usernames.append(account.username)
         if not dry_run:
-            done = await asyncio.gather(*(disable(account) for account in accounts))
-            summary.disabled += sum(done)
+            written = await asyncio.gather(*(disable(account) for account in accounts))
+            summary.disabled += sum(written)
     if dry_run:
         return summary
     summary.out_of_reach = len(refused)

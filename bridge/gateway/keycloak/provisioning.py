@@ -17,6 +17,7 @@ import base64
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -53,6 +54,13 @@ log = logging.getLogger("bridge.gateway.keycloak.provisioning")
 # The realm-management roles the jobs' credential may hold: the rest (view-users,
 # manage-users, manage-realm, realm-admin…) reach beyond students.
 SCOPED_ROLES = frozenset({"query-users", "query-groups"})
+# The plan's changes a full run writes from its listing, without reading the account first:
+# top-level fields that a PUT sends alone (the rest of the account is kept, measured), and
+# the SIS's to decide (docs/lifecycle.md: applied silently).
+FROM_LISTING = frozenset({"first_name", "last_name"})
+# What the check after such a write compares with the listing: anything another writer
+# changed since the listing (the names excepted: the write sent them).
+CHECKED_FIELDS = ("username", "email", "emailVerified", "enabled", "attributes")
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,12 @@ class ProvisioningGateway(Gateway):
     # Seconds spent so far in attribute searches (the incremental run's costly lookups:
     # bridge.jobs.provision reads every student instead once they cost more).
     search_seconds: float = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # By id, a digest of each student as the full listing gave it (a few bytes each,
+        # not the representation: 100,000 students): apply_changes writes a name from it.
+        self._listed: dict[str, bytes] = {}
 
     # --- its own credential ----------------------------------------------------------------
 
@@ -117,6 +131,7 @@ class ProvisioningGateway(Gateway):
         index)."""
         async for page in self._student_pages(page_size, brief=False):
             for rep in page:
+                self._listed[rep["id"]] = _digest(rep)
                 yield _student(rep)
 
     async def _student_pages(
@@ -271,7 +286,17 @@ class ProvisioningGateway(Gateway):
         self, user_id: str, changes: dict[str, tuple[object, object]]
     ) -> tuple[str, ...]:
         """Write a provisioning plan's changes (names, emails, enrollment, enabled), each
-        only where the account still holds what the plan read; the others' names back."""
+        only where the account still holds what the plan read; the others' names back.
+
+        Two calls instead of three for a name the SIS changed, when this run's full listing
+        read the account (its digest is kept): the names alone are written, then read back
+        under the same turn and the account compared with the listing. Unchanged since the
+        listing but for the names written: done. Anything else (a lost write, another
+        writer since the listing): the read-modify-write below, from what is there now."""
+        listed = self._listed.pop(user_id, None)
+        if listed is not None and changes and set(changes) <= FROM_LISTING:
+            if await self._write_from_listing(user_id, changes, listed):
+                return ()
         moved: tuple[str, ...] | None = None
 
         def mutate(rep: Representation) -> None:
@@ -294,6 +319,22 @@ class ProvisioningGateway(Gateway):
                 user_id, {k: v for k, v in changes.items() if k != "rescue_email"}
             )
         return moved or ()
+
+    async def _write_from_listing(
+        self, user_id: str, changes: dict[str, tuple[object, object]], listed: bytes
+    ) -> bool:
+        payload: Representation = {}
+        for name, (_, new) in changes.items():
+            put(payload, name, new)
+        async with self._turn(user_id):
+            with self._call("user.update"):
+                await self._admin.a_update_user(user_id, payload)
+            with self._call("user.read"):
+                rep: Representation = await self._admin.a_get_user(user_id)
+        if all(rep.get(key) == value for key, value in payload.items()) and _digest(rep) == listed:
+            return True
+        log.warning("an account changed since the run's listing: read again before writing")
+        return False
 
     # --- expiry and reminders -------------------------------------------------------------
 
@@ -430,6 +471,13 @@ class ProvisioningGateway(Gateway):
 
 def _student(rep: Representation) -> Account:
     return dataclasses.replace(account_from_representation(rep), in_students=True)
+
+
+def _digest(rep: Representation) -> bytes:
+    kept = {key: rep.get(key) for key in CHECKED_FIELDS}
+    kept["requiredActions"] = sorted(rep.get("requiredActions") or ())
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _token_claims(token: str) -> dict[str, Any]:
