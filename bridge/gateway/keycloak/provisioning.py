@@ -294,9 +294,13 @@ class ProvisioningGateway(Gateway):
         listing but for the names written: done. Anything else (a lost write, another
         writer since the listing): the read-modify-write below, from what is there now."""
         listed = self._listed.pop(user_id, None)
-        if listed is not None and changes and set(changes) <= FROM_LISTING:
-            if await self._write_from_listing(user_id, changes, listed):
-                return ()
+        if (
+            listed is not None
+            and changes
+            and set(changes) <= FROM_LISTING
+            and await self._write_from_listing(user_id, changes, listed)
+        ):
+            return ()
         moved: tuple[str, ...] | None = None
 
         def mutate(rep: Representation) -> None:
