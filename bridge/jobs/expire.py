@@ -8,12 +8,13 @@ past year. Each account then costs two calls, a PUT of `enabled` alone and the l
 when two copies run at once: disabling twice changes nothing.
 
 The check pass: a write lost to a concurrent write of another field (Keycloak writes the
-whole row, docs/security.md) leaves an account enabled, so the past years are listed again
-after the writes, and what is still enabled is disabled again (up to CHECK_PASSES times;
-then reported, and the next run takes it). A re-enrollment that provisioning wrote between
-the listing and the disabling must not be undone: the accounts this run disabled that are
-now valid (a 31 December to come) are found by listing the disabled ones of those years,
-and enabled again.
+whole row, docs/security.md) leaves an account enabled, so the past years that had
+accounts to disable are listed again after the writes (each listing is an attribute scan:
+the years with none are not asked twice), and what is still enabled is disabled again (up
+to CHECK_PASSES times; then reported, and the next run takes it). A re-enrollment that
+provisioning wrote between the listing and the disabling must not be undone: the accounts
+this run disabled that are now valid (a 31 December to come) are found by listing the
+disabled ones of those years, and enabled again.
 """
 
 from __future__ import annotations
@@ -99,8 +100,11 @@ async def expire(
         for year in range(FIRST_YEAR, today.year + 1)
         if is_expired(dt.date(year, 12, 31), today)
     ]
+    written_days: list[dt.date] = []
     for last_day in past:
         accounts = await gateway.enabled_with_valid_until(last_day)
+        if accounts:
+            written_days.append(last_day)
         for account in accounts:
             report(f"expire    {account.username} (valid until {last_day.isoformat()})")
             summary.usernames.append(account.username)
@@ -113,7 +117,7 @@ async def expire(
     for attempt in range(CHECK_PASSES + 1):
         still = [
             account
-            for last_day in past
+            for last_day in written_days
             for account in await gateway.enabled_with_valid_until(last_day)
             if account.id not in refused
         ]
@@ -136,7 +140,8 @@ async def expire(
                 summary.disabled += 1
             elif done:
                 summary.disabled_again += 1
-    summary.reenabled = await _reenrolled_meanwhile(gateway, today, disabled, report)
+    if disabled:
+        summary.reenabled = await _reenrolled_meanwhile(gateway, today, disabled, report)
     return summary
 
 
