@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ import pytest
 from authlib.integrations.requests_client import OAuth2Session
 
 from bridge.gateway.keycloak import ProvisioningGateway
-from bridge.jobs.expire import expire
+from bridge.jobs.expire import _reenrolled_meanwhile, expire
 from tests.helpers.browserless import browser, submit_login
 
 pytestmark = pytest.mark.anyio
@@ -118,3 +119,51 @@ async def test_two_concurrent_runs(stack: Any, make_user: Any, admin: httpx.Clie
     assert one.disabled + two.disabled >= len(mine)
     for student in students:
         assert admin.get(f"/users/{student['id']}").json()["enabled"] is False
+
+
+async def test_two_calls_an_account_and_nothing_else_changes(
+    stack: Any, make_user: Any, admin: httpx.Client
+) -> None:
+    """A PUT of `enabled` alone and the logout: no read of the account before or after
+    (the listing said it was enabled; the check pass lists again)."""
+    students = [expiring(make_user) for _ in range(4)]
+    before = {s["id"]: admin.get(f"/users/{s['id']}").json() for s in students}
+    calls: Counter[str] = Counter()
+    gateway = ProvisioningGateway.service_account(
+        stack.url, "um", "provisioning", stack.secrets["UM_PROVISIONING_CLIENT_SECRET"]
+    ).observe(lambda operation, _seconds, _error: calls.update([operation]))
+    summary = await expire(gateway, LAST_DAY + dt.timedelta(days=1))
+    assert summary.disabled >= len(students)
+    assert calls["user.update"] == summary.disabled
+    assert calls["user.logout"] == summary.disabled
+    assert calls["user.read"] == 0
+    assert summary.disabled_again == summary.reenabled == summary.left == 0
+    for student in students:
+        after = admin.get(f"/users/{student['id']}").json()
+        assert after["enabled"] is False
+        assert after["notBefore"] > 0  # the logout: tokens issued before it are refused
+        assert {**after, "enabled": True, "notBefore": 0} == before[student["id"]]
+        assert admin.get(f"/users/{student['id']}/credentials").json() != []
+
+
+async def test_an_account_re_enrolled_meanwhile_is_enabled_again(
+    jobs_gateway: ProvisioningGateway, make_user: Any, admin: httpx.Client
+) -> None:
+    """Provisioning re-enrolled it between the run's listing and its write (validUntil moved
+    to a 31 December to come, enabled): the run disabled it, then puts it back. An account
+    suspended by staff with the same validity, not disabled by the run, stays disabled."""
+    today = LAST_DAY + dt.timedelta(days=1)
+    attributes = {
+        "supannEtuId": [secrets.token_hex(4)],
+        "lastEnrollmentYear": ["2040"],
+        "validUntil": ["2041-12-31"],
+        "eduPersonAffiliation": ["student"],
+    }
+    raced = make_user(attributes=attributes)
+    suspended = make_user(attributes={**attributes, "supannEtuId": [secrets.token_hex(4)]})
+    assert admin.put(f"/users/{suspended['id']}", json={"enabled": False}).status_code == 204
+    await jobs_gateway.disable_expired(await jobs_gateway.get_account(raced["id"]))
+    lines: list[str] = []
+    assert await _reenrolled_meanwhile(jobs_gateway, today, {raced["id"]}, lines.append) == 1
+    assert admin.get(f"/users/{raced['id']}").json()["enabled"] is True
+    assert admin.get(f"/users/{suspended['id']}").json()["enabled"] is False

@@ -17,6 +17,7 @@ import base64
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -50,11 +51,16 @@ from bridge.gateway.keycloak.realm_setup import UNIVERSITY_ADDRESS_MESSAGE
 
 log = logging.getLogger("bridge.gateway.keycloak.provisioning")
 
-# Disable, check, again: how many times before the job reports the account.
-DISABLE_ATTEMPTS = 3
 # The realm-management roles the jobs' credential may hold: the rest (view-users,
 # manage-users, manage-realm, realm-admin…) reach beyond students.
 SCOPED_ROLES = frozenset({"query-users", "query-groups"})
+# The plan's changes a full run writes from its listing, without reading the account first:
+# top-level fields that a PUT sends alone (the rest of the account is kept, measured), and
+# the SIS's to decide (docs/lifecycle.md: applied silently).
+FROM_LISTING = frozenset({"first_name", "last_name"})
+# What the check after such a write compares with the listing: anything another writer
+# changed since the listing (the names excepted: the write sent them).
+CHECKED_FIELDS = ("username", "email", "emailVerified", "enabled", "attributes")
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,12 @@ class ProvisioningGateway(Gateway):
     # Seconds spent so far in attribute searches (the incremental run's costly lookups:
     # bridge.jobs.provision reads every student instead once they cost more).
     search_seconds: float = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # By id, a digest of each student as the full listing gave it (a few bytes each,
+        # not the representation: 100,000 students): apply_changes writes a name from it.
+        self._listed: dict[str, bytes] = {}
 
     # --- its own credential ----------------------------------------------------------------
 
@@ -119,6 +131,7 @@ class ProvisioningGateway(Gateway):
         index)."""
         async for page in self._student_pages(page_size, brief=False):
             for rep in page:
+                self._listed[rep["id"]] = _digest(rep)
                 yield _student(rep)
 
     async def _student_pages(
@@ -273,7 +286,21 @@ class ProvisioningGateway(Gateway):
         self, user_id: str, changes: dict[str, tuple[object, object]]
     ) -> tuple[str, ...]:
         """Write a provisioning plan's changes (names, emails, enrollment, enabled), each
-        only where the account still holds what the plan read; the others' names back."""
+        only where the account still holds what the plan read; the others' names back.
+
+        Two calls instead of three for a name the SIS changed, when this run's full listing
+        read the account (its digest is kept): the names alone are written, then read back
+        under the same turn and the account compared with the listing. Unchanged since the
+        listing but for the names written: done. Anything else (a lost write, another
+        writer since the listing): the read-modify-write below, from what is there now."""
+        listed = self._listed.pop(user_id, None)
+        if (
+            listed is not None
+            and changes
+            and set(changes) <= FROM_LISTING
+            and await self._write_from_listing(user_id, changes, listed)
+        ):
+            return ()
         moved: tuple[str, ...] | None = None
 
         def mutate(rep: Representation) -> None:
@@ -296,6 +323,22 @@ class ProvisioningGateway(Gateway):
                 user_id, {k: v for k, v in changes.items() if k != "rescue_email"}
             )
         return moved or ()
+
+    async def _write_from_listing(
+        self, user_id: str, changes: dict[str, tuple[object, object]], listed: bytes
+    ) -> bool:
+        payload: Representation = {}
+        for name, (_, new) in changes.items():
+            put(payload, name, new)
+        async with self._turn(user_id):
+            with self._call("user.update"):
+                await self._admin.a_update_user(user_id, payload)
+            with self._call("user.read"):
+                rep: Representation = await self._admin.a_get_user(user_id)
+        if all(rep.get(key) == value for key, value in payload.items()) and _digest(rep) == listed:
+            return True
+        log.warning("an account changed since the run's listing: read again before writing")
+        return False
 
     # --- expiry and reminders -------------------------------------------------------------
 
@@ -324,9 +367,12 @@ class ProvisioningGateway(Gateway):
                 return found
             first += page_size
 
-    async def disabled_with_valid_until(self, day: dt.date, page_size: int = 200) -> list[Account]:
-        """Retention: disabled accounts whose validity ended on `day`, with their attributes
-        (the list says whether each still holds an INE, names, a rescue address)."""
+    async def disabled_with_valid_until(
+        self, day: dt.date, page_size: int = 200, *, brief: bool = False
+    ) -> list[Account]:
+        """Disabled accounts whose validity ends on `day`: with their attributes for the
+        retention list (whether each still holds an INE, names, a rescue address), in brief
+        form for the expiry's check pass (their ids)."""
         found: list[Account] = []
         first = 0
         while True:
@@ -335,7 +381,7 @@ class ProvisioningGateway(Gateway):
                     "q": f"{attribute('valid_until')}:{day.isoformat()}",
                     "exact": "true",
                     "enabled": "false",
-                    "briefRepresentation": "false",
+                    "briefRepresentation": str(brief).lower(),
                     "first": first,
                     "max": page_size,
                 }
@@ -346,40 +392,48 @@ class ProvisioningGateway(Gateway):
             first += page_size
 
     async def disable_expired(self, account: Account) -> bool:
-        """Disable and end every session; False when it was already disabled (another
-        run got there first). Deletes nothing."""
-        already: bool | None = None  # as first read: the checks after the write see it done
+        """Disable an account the listing gave as enabled, and end its sessions: two calls,
+        a PUT of `{"enabled": false}` alone (measured on 26.5.6: a representation without
+        attributes keeps every attribute, the names, the addresses, the required actions
+        and the credentials; tests/integration/test_disable_ends_sessions.py) and the
+        logout. No read first: the listing said it was enabled, and disabling twice
+        changes nothing. Disabling alone already refuses the refresh tokens, the userinfo
+        and the introspection of an open session, but leaves the sessions listed (same
+        test): a re-enrollment would bring them back, so they are ended.
+
+        No read after it either: under the account's turn (serialize_writes, as deployed)
+        no other write overlaps it; without turns, a concurrent write of another field can
+        still put `enabled` back (Keycloak writes the whole row, docs/security.md), and
+        the job's check pass (bridge.jobs.expire) lists again what is still enabled and
+        disables it again. True: disabled. Deletes nothing."""
+        try:
+            async with self._turn(account.id):
+                with self._call("user.update"):
+                    await self._admin.a_update_user(account.id, {"enabled": False})
+        except Rejected:
+            # An attribute left multi-valued by an old concurrent write: Keycloak refuses
+            # any update of such an account (measured: error-invalid-multivalued-size) until
+            # it is repaired, which the read-modify-write does (it sends the repaired set).
+            await self._update(account.id, lambda rep: put(rep, "enabled", False))
+        with self._call("user.logout"):
+            await self._admin.a_user_logout(account.id)
+        return True
+
+    async def reenable_if_still_valid(self, user_id: str, today: dt.date) -> bool:
+        """Put back `enabled` on an account this expiry run disabled although it is valid
+        today: provisioning re-enrolled it between the run's listing and its write. Read,
+        checked, written (only `enabled`) under the account's turn; True when re-enabled."""
+        wrote = False
 
         def mutate(rep: Representation) -> None:
-            nonlocal already
-            if already is None:
-                already = not get(rep, "enabled")
-            put(rep, "enabled", False)
+            nonlocal wrote
+            now = account_from_representation({"id": user_id, "username": "", **rep})
+            if now.valid_until is not None and now.valid_until >= today and not now.enabled:
+                put(rep, "enabled", True)
+                wrote = True
 
-        for attempt in range(DISABLE_ATTEMPTS):
-            # Only what changed goes (bridge.gateway.keycloak.base): `enabled`, and an
-            # attribute that concurrent writes left multi-valued, repaired (Keycloak refuses
-            # any update of such an account, measured: error-invalid-multivalued-size).
-            try:
-                await self._update(account.id, mutate)
-            except Rejected:
-                # A concurrent write left an attribute multi-valued just after our read:
-                # the next read sees it, and the update repairs it.
-                await self._update(account.id, mutate)
-            if already and attempt == 0:
-                return False
-            with self._call("user.logout"):
-                # Disabling does not end sessions: log out, so that refresh tokens die too.
-                await self._admin.a_user_logout(account.id)
-            # Keycloak writes a user's whole row, without a version check: another field's
-            # write (a rescue address) that read the account before this one committed puts
-            # `enabled` back (measured). Read again, disable again.
-            with self._call("user.read"):
-                again = await self._admin.a_get_user(account.id)
-            if not get(again, "enabled"):
-                return True
-            log.warning("a concurrent write re-enabled an expired account: disabling again")
-        raise Conflict("the account kept being re-enabled by concurrent writes")
+        await self._update(user_id, mutate)
+        return wrote
 
     async def reminder_state(self, account: Account) -> tuple[dt.date | None, str]:
         """The validity end a reminder was last sent for, and the student's language."""
@@ -421,6 +475,13 @@ class ProvisioningGateway(Gateway):
 
 def _student(rep: Representation) -> Account:
     return dataclasses.replace(account_from_representation(rep), in_students=True)
+
+
+def _digest(rep: Representation) -> bytes:
+    kept = {key: rep.get(key) for key in CHECKED_FIELDS}
+    kept["requiredActions"] = sorted(rep.get("requiredActions") or ())
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _token_claims(token: str) -> dict[str, Any]:
