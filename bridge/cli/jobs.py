@@ -60,13 +60,16 @@ def _expire(args: argparse.Namespace, settings: JobSettings) -> JobResult:
         return JobResult(overprivileged(error), "refused to run: the credential holds more")
     mode = " (dry run: nothing written)" if args.dry_run else ""
     line = (
-        f"disabled {summary.disabled}, already disabled {summary.already_disabled}, "
+        f"disabled {summary.disabled}, disabled again {summary.disabled_again}, re-enabled "
+        f"(re-enrolled meanwhile) {summary.reenabled}, left for the next run {summary.left}, "
         f"out of reach {summary.out_of_reach}{mode}"
     )
     print(json.dumps(summary.as_dict()) if args.json else line)
     counts = {
         "disabled": summary.disabled,
-        "already_disabled": summary.already_disabled,
+        "disabled_again": summary.disabled_again,
+        "reenabled": summary.reenabled,
+        "left": summary.left,
         "out_of_reach": summary.out_of_reach,
     }
     return JobResult(EXIT_OK, line, counts)
