@@ -4,10 +4,12 @@
                                         [--database postgres|h2]
                                         [--batch-size 8 --concurrency 4]
                                         [--grid-students 20000]
+                                        [--key-students 10000,100000]
 
+Issue 19's pairs, each the product's path beside the one it replaced, in the same run.
 Phases, each on a private Keycloak started by the script (database: a private PostgreSQL
 cluster by default, as in production; `--database h2` for the dev-file H2), fresh for each
-of the two first imports so that both start from the same empty realm:
+first import so that all start from the same empty realm:
 
 1. the first import of N students from a generated SIS export as the job made it until
    issue 15: partial imports (125 users each, four in flight) with an administrator's
@@ -15,17 +17,27 @@ of the two first imports so that both start from the same empty realm:
    devstack.admin.PartialImportProvisioning, same run, same index);
 2. on a fresh stack, the same first import by the job as it is, with the provisioning
    client (no realm right): one `POST /users` per student, `--batch-size` at once,
-   `--concurrency` batches in flight; then a re-run with no change, a re-run with 5% of
-   the names changed (both with the job's state file, as the nightly job runs), the naive
-   one-call-at-a-time path on a sample (the baseline), and the expiry job with 20% of the
-   accounts expiring.
-3. on a third fresh stack, the import grid of issue 19 (bench/provision_concurrency.py
+   `--concurrency` batches in flight; then a re-run with no change; a re-run with 5% of
+   the names changed (both with the job's state file, as the nightly job runs), then 5%
+   changed again by the path before issue 19 (read, write, read back: devstack.admin.
+   ReadModifyWriteChanges); the naive one-call-at-a-time path on a sample (the baseline,
+   with the cores Keycloak used for it); the expiry job with 20% of the accounts expiring,
+   then, once they are enabled again (not timed), the same expiry by the path before issue
+   19 (devstack.admin.PerAccountReadExpiry: read, write, read back, logout, read; four at a
+   time). Each reference runs after the product's path, so it meets caches the product's
+   run warmed: the ratios lean against the product, not for it.
+3. activation keys (issue 19, point 4), for each size of `--key-students`, each on a fresh
+   stack: the first import with `--activation-keys` as it was until issue 19 (the key sent
+   in clear, hashed by Keycloak with the realm's Argon2: devstack.admin.KeycloakHashedKeys),
+   then the job as it is (the key hashed by the job, PBKDF2: bridge.gateway.keycloak.
+   mapping). `--key-students 0` leaves it out.
+4. on a fresh stack, the import grid of issue 19 (bench/provision_concurrency.py
    `grid`): `--grid-students` new students for every pair of creations in flight (2, 4, 8,
    16) and batch size (50, 125, 250, 500), with the cores Keycloak and PostgreSQL used, then
    the shares of a creation's cost at the best pair (fine-grained permission, membership of
    `students`). `--grid-students 0` leaves it out.
 
-Each job runs in its own process (the real CLI, or this script for the reference); its
+Each job runs in its own process (the real CLI, or this script for the references); its
 peak memory (max RSS) is read from the kernel, and the CPU seconds of the job, Keycloak
 and PostgreSQL during each phase say where the time goes.
 """
@@ -34,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import random
 import subprocess
@@ -48,7 +61,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import BenchStack, bench_stack, cpu_seconds
 from bench.provision_concurrency import grid
 from bridge.domain.ine import BEA_KEYS
-from devstack.admin import DevAdmin, PartialImportProvisioning
+from bridge.gateway.keycloak import ProvisioningGateway
+from devstack.admin import (
+    DevAdmin,
+    KeycloakHashedKeys,
+    PartialImportProvisioning,
+    PerAccountReadExpiry,
+    ReadModifyWriteChanges,
+)
 
 # The reference's settings: the job's until issue 15 (docs/lifecycle.md).
 PARTIAL_BATCH, PARTIAL_CONCURRENCY = 125, 4
@@ -75,7 +95,9 @@ LAST = [
 HEADER = "student_number;last_name;first_name;enrollment_year;ine;rescue_email\n"
 
 
-def generate(path: Path, count: int, changed_every: int = 0, seed: int = 7) -> None:
+def generate(
+    path: Path, count: int, changed_every: int = 0, seed: int = 7, change: str = "-Nouveau"
+) -> None:
     rng = random.Random(seed)  # noqa: S311 - synthetic data
     with path.open("w", encoding="utf-8") as out:
         out.write(HEADER)
@@ -83,7 +105,7 @@ def generate(path: Path, count: int, changed_every: int = 0, seed: int = 7) -> N
             last = rng.choice(LAST) + rng.choice(["", "", "-" + rng.choice(LAST)])
             first = rng.choice(FIRST)
             if changed_every and n % changed_every == 0:
-                last += "-Nouveau"
+                last += change
             year = 2025 if n % 5 == 0 else 2026  # 20% valid until 2026-12-31
             digits = f"{n:010d}"
             ine = digits + BEA_KEYS[int(digits) % 23]
@@ -156,11 +178,65 @@ def partial_import_job(csv: Path) -> None:
     )
 
 
+def reference_job(kind: str, argument: str) -> None:
+    """One of issue 19's references (devstack.admin), in its own process as the job runs:
+    `expire DATE`, `changes CSV,STATE`, `keys CSV,KEYS`; the provisioning client's
+    credential from UM_KEYCLOAK_URL and UM_PROVISIONING_CLIENT_SECRET."""
+    import datetime as dt
+
+    from bridge.jobs.expire import expire
+    from bridge.jobs.provision import provision
+    from bridge.jobs.provision_state import ProvisionState
+
+    def gateway(kind: type[ProvisioningGateway]) -> ProvisioningGateway:
+        url, secret = os.environ["UM_KEYCLOAK_URL"], os.environ["UM_PROVISIONING_CLIENT_SECRET"]
+        return kind.service_account(url, "um", "provisioning", secret, timeout=120)
+
+    if kind == "expire":
+        summary = asyncio.run(
+            expire(
+                gateway(PerAccountReadExpiry),
+                dt.date.fromisoformat(argument),
+                concurrency=PerAccountReadExpiry.concurrency,
+            )
+        )
+        print(f"disabled {summary.disabled} (read, write, read back, logout, read; 4 at a time)")
+        return
+    csv, other = argument.split(",")
+    today = dt.date(2026, 11, 21)
+    if kind == "changes":
+        changes = gateway(ReadModifyWriteChanges)
+        state = ProvisionState(Path(other), changes.realm_url)
+        result = asyncio.run(provision(changes, Path(csv), today=today, state=state))
+        how = "read, write, read back"
+    else:
+        result = asyncio.run(
+            provision(gateway(KeycloakHashedKeys), Path(csv), today=today, keys_out=Path(other))
+        )
+        how = "keys hashed by Keycloak"
+    print(
+        f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, "
+        f"{result.mode} run ({how})"
+    )
+
+
 def line(label: str, phase: Phase, students: int) -> str:
     return (
         f"  {label:<34} {phase.seconds:8.1f} s   {students / phase.seconds:6.0f} rows/s   "
         f"peak {phase.peak_mib:4.0f} MiB   {phase.cpu}\n  {'':<34} | {phase.last_line}"
     )
+
+
+async def reenable(gateway: ProvisioningGateway, last_day: dt.date, today: dt.date) -> int:
+    """Put back the accounts an expiry disabled, as a re-enrollment would (not timed)."""
+    accounts = await gateway.disabled_with_valid_until(last_day, brief=True)
+    slots = asyncio.Semaphore(8)
+
+    async def one(user_id: str) -> bool:
+        async with slots:
+            return await gateway.reenable_if_still_valid(user_id, today)
+
+    return sum(await asyncio.gather(*(one(account.id) for account in accounts)))
 
 
 async def naive(gateway: DevAdmin, count: int) -> float:
@@ -196,19 +272,29 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, help="the job's (default: its own)")
     parser.add_argument("--concurrency", type=int, help="the job's (default: its own)")
     parser.add_argument("--grid-students", type=int, default=20_000, help="0: no grid")
+    parser.add_argument(
+        "--key-students", default="10000,100000", help="sizes of the activation-key phase; 0: none"
+    )
     parser.add_argument("--partial-import-job", metavar="CSV", help=argparse.SUPPRESS)
+    parser.add_argument("--reference-job", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.partial_import_job:
         partial_import_job(Path(args.partial_import_job))
         return
+    if args.reference_job:
+        reference_job(*args.reference_job)
+        return
+    key_sizes = [int(n) for n in args.key_students.split(",") if int(n)]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     first_csv, changed_csv = work / "sis.csv", work / "sis-5pct.csv"
+    changed_again_csv = work / "sis-5pct-again.csv"
     state = work / "provision-state.sqlite3"
     for old in work.glob("provision-state.sqlite3*"):
         old.unlink()
     generate(first_csv, args.students)
     generate(changed_csv, args.students, changed_every=20)
+    generate(changed_again_csv, args.students, changed_every=20, change="-Autre")
     size = first_csv.stat().st_size / 2**20
     tuning = []
     if args.batch_size:
@@ -230,25 +316,23 @@ def main() -> None:
             "UM_ADMIN_PASSWORD": keycloak.admin_password,
         }
         command = [sys.executable, __file__, "--partial-import-job", str(first_csv)]
-        reference = run_job([], env, stack, command)
-        print(line("first import, partial (admin)", reference, args.students), flush=True)
+        reference_import = run_job([], env, stack, command)
+        print(line("first import, partial (admin)", reference_import, args.students), flush=True)
 
     with bench_stack(database=args.database) as stack:
-        env = {
-            **os.environ,
-            "UM_KEYCLOAK_URL": stack.keycloak.url,
-            "UM_PROVISIONING_CLIENT_SECRET": stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
-        }
+        env = provisioning_env(stack)
         job = ["--today", "2026-11-21", "--state", str(state)]
         phases: list[Phase] = []
         for label, csv, extra in (
             ("first import, POST /users (job)", first_csv, tuning),
             ("re-run, no change", first_csv, []),
-            ("re-run, 5% changed", changed_csv, []),
+            ("re-run, 5% changed (job)", changed_csv, []),
         ):
             phase = run_job(["provision", str(csv), *job, *extra], env, stack)
             phases.append(phase)
             print(line(label, phase, args.students), flush=True)
+        changed_before = reference(stack, "changes", f"{changed_again_csv},{state}")
+        print(line("re-run, 5% changed (before)", changed_before, args.students), flush=True)
 
         gateway = DevAdmin.service_account(
             stack.keycloak.url,
@@ -257,40 +341,84 @@ def main() -> None:
             stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
             timeout=120,
         )
+        before = stack.cpu()
         naive_seconds = asyncio.run(naive(gateway, args.naive_sample))
+        naive_cores = (stack.cpu()["Keycloak"] - before["Keycloak"]) / naive_seconds
         naive_rate = args.naive_sample / naive_seconds
         print(
             f"  {'naive, one POST at a time':<34} {naive_seconds:8.1f} s   {naive_rate:6.0f} "
-            f"rows/s   (sample of {args.naive_sample}, provisioning client)",
+            f"rows/s   (sample of {args.naive_sample}, provisioning client; Keycloak used "
+            f"{naive_cores:.2f} cores)",
             flush=True,
         )
 
+        expiring = args.students // 5
         expiry = run_job(["expire", "--today", "2027-01-01"], env, stack)
-        print(line("expiry, 20% expiring", expiry, args.students // 5), flush=True)
+        print(line("expiry, 20% expiring (job)", expiry, expiring), flush=True)
+        jobs = ProvisioningGateway.service_account(
+            stack.keycloak.url,
+            "um",
+            "provisioning",
+            stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
+            timeout=120,
+        )
+        back = asyncio.run(reenable(jobs, dt.date(2026, 12, 31), dt.date(2026, 11, 21)))
+        print(f"  (enabled again, not timed: {back})", flush=True)
+        expiry_before = reference(stack, "expire", "2027-01-01")
+        print(line("expiry, 20% expiring (before)", expiry_before, expiring), flush=True)
+
+    keys: dict[int, tuple[Phase, Phase]] = {}
+    for count in key_sizes:
+        csv = first_csv if count == args.students else work / f"sis-{count}.csv"
+        if csv != first_csv:
+            generate(csv, count)
+        with bench_stack(database=args.database) as stack:
+            before_keys = reference(stack, "keys", f"{csv},{fresh(work / f'keys-kc-{count}.csv')}")
+        print(line(f"{count} keys, hashed by Keycloak", before_keys, count), flush=True)
+        with bench_stack(database=args.database) as stack:
+            out = fresh(work / f"keys-job-{count}.csv")
+            command = ["provision", str(csv), "--today", "2026-11-21", "--activation-keys", out]
+            job_keys = run_job(command, provisioning_env(stack), stack)
+        print(line(f"{count} keys, hashed by the job", job_keys, count), flush=True)
+        keys[count] = (before_keys, job_keys)
 
     grid_figures = {}
     if args.grid_students:
         with bench_stack(database=args.database) as stack:
             grid_figures = grid(stack, args.grid_students, (2, 4, 8, 16), (50, 125, 250, 500))
 
-    partial_rate = args.students / reference.seconds
+    partial_rate = args.students / reference_import.seconds
     post_rate = args.students / phases[0].seconds
     print()
     print(f"database: {stack.database}; first import of {args.students}:")
     print(
-        f"  partial imports, administrator: {reference.seconds:.1f} s ({partial_rate:.0f}/s); "
-        f"POST /users, provisioning client: {phases[0].seconds:.1f} s ({post_rate:.0f}/s); "
-        f"partial / POST = {partial_rate / post_rate:.2f}x"
+        f"  partial imports, administrator: {reference_import.seconds:.1f} s "
+        f"({partial_rate:.0f}/s); POST /users, provisioning client: {phases[0].seconds:.1f} s "
+        f"({post_rate:.0f}/s); partial / POST = {partial_rate / post_rate:.2f}x"
     )
     print(
-        f"  naive (one POST at a time): {naive_rate:.0f}/s; POST / naive = "
-        f"{post_rate / naive_rate:.1f}x, partial / naive = {partial_rate / naive_rate:.1f}x"
+        f"  naive (one POST at a time): {naive_rate:.0f}/s with Keycloak on {naive_cores:.2f} "
+        f"cores; POST / naive = {post_rate / naive_rate:.1f}x, partial / naive = "
+        f"{partial_rate / naive_rate:.1f}x; the cores Keycloak has / the cores naive "
+        f"used = {os.cpu_count() or 1} / {naive_cores:.2f} = "
+        f"{(os.cpu_count() or 1) / naive_cores:.1f}x"
     )
     print(
-        f"no-change re-run: {phases[1].seconds:.1f} s; 5% changed: {phases[2].seconds:.1f} s; "
-        f"peak memory of a run: {max(p.peak_mib for p in phases):.0f} MiB"
+        f"no-change re-run: {phases[1].seconds:.1f} s; 5% changed: {phases[2].seconds:.1f} s "
+        f"(before: {changed_before.seconds:.1f} s, "
+        f"{changed_before.seconds / phases[2].seconds:.2f}x); peak memory of a run: "
+        f"{max(p.peak_mib for p in phases):.0f} MiB"
     )
-    print(f"expiry: {expiry.seconds:.1f} s for {args.students // 5} accounts expiring")
+    print(
+        f"expiry of {expiring} of {args.students}: {expiry.seconds:.1f} s (before: "
+        f"{expiry_before.seconds:.1f} s, {expiry_before.seconds / expiry.seconds:.2f}x)"
+    )
+    for count, (before_keys, job_keys) in keys.items():
+        print(
+            f"first import of {count} with activation keys: hashed by the job "
+            f"{job_keys.seconds:.1f} s, by Keycloak {before_keys.seconds:.1f} s "
+            f"({before_keys.seconds / job_keys.seconds:.2f}x)"
+        )
     if grid_figures:
         (in_flight, batch), best = max(grid_figures.items(), key=lambda i: -i[1]["seconds"])
         rate = args.grid_students / best["seconds"]
@@ -299,6 +427,25 @@ def main() -> None:
             f"{batch}: {rate:.0f}/s = {rate / naive_rate:.1f}x naive; the job's settings "
             f"above: {post_rate / naive_rate:.1f}x"
         )
+
+
+def provisioning_env(stack: BenchStack) -> dict[str, str]:
+    return {
+        **os.environ,
+        "UM_KEYCLOAK_URL": stack.keycloak.url,
+        "UM_PROVISIONING_CLIENT_SECRET": stack.secrets["UM_PROVISIONING_CLIENT_SECRET"],
+    }
+
+
+def reference(stack: BenchStack, kind: str, argument: str) -> Phase:
+    command = [sys.executable, __file__, "--reference-job", kind, argument]
+    return run_job([], provisioning_env(stack), stack, command)
+
+
+def fresh(path: Path) -> str:
+    """A keys' file is written once: a new name each run."""
+    path.unlink(missing_ok=True)
+    return str(path)
 
 
 if __name__ == "__main__":

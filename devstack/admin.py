@@ -1,8 +1,9 @@
 """Administrator-only writes the dev tooling, the benchmarks and a few tests need, and the
 product never does: create an account outright, set a password, enrol an authenticator
-app, the naive one-user-a-call import kept as the benchmark's baseline, the partial import
-the provisioning job made until its client lost `manage-realm` (the benchmark's
-reference)."""
+app, the naive one-user-a-call import kept as the benchmark's baseline, and the benchmark's
+references: the partial import the provisioning job made until its client lost
+`manage-realm`, activation keys hashed by Keycloak and the expiry's per-account path as
+they were until issue 19."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import hashlib
 from collections.abc import Sequence
 
 from bridge.domain.accounts import Account, StudentRecord
+from bridge.domain.errors import Conflict, Rejected
 from bridge.gateway.keycloak.errors import domain_errors
 from bridge.gateway.keycloak.mapping import (
     STUDENTS_GROUP,
     Representation,
+    get,
+    put,
     representation_from_record,
 )
 from bridge.gateway.keycloak.provisioning import (
@@ -121,3 +125,64 @@ class PartialImportProvisioning(ProvisioningGateway):
         with domain_errors():
             groups = await self._admin.a_get_user_groups(user_id, brief_representation=True)
         return rep if any(g.get("path") == f"/{STUDENTS_GROUP}" for g in groups) else None
+
+
+class KeycloakHashedKeys(ProvisioningGateway):
+    """Activation keys as provisioning gave them until issue 19: the key itself in the
+    `POST /users`, which Keycloak hashes under the realm's policy (Argon2), for every new
+    student, whether or not the key is ever used. The benchmark's reference (bench/
+    lifecycle.py); the product sends the key already hashed (bridge.gateway.keycloak.
+    mapping.hashed_password_credential)."""
+
+    def _new_representation(self, account: NewAccount) -> Representation:
+        rep = new_account_representation(account)
+        if account.key is not None:
+            rep["credentials"] = [{"type": "password", "value": account.key, "temporary": True}]
+        return rep
+
+
+class PerAccountReadExpiry(ProvisioningGateway):
+    """An expiring account as `bridge expire` disabled it until issue 19, four at a time:
+    a read-modify-write of `enabled` (read, write, read back), the logout, a read again to
+    catch a concurrent write that put `enabled` back. The benchmark's reference (bench/
+    lifecycle.py); the product writes `enabled` alone, logs out and checks in one pass at
+    the end (bridge.jobs.expire)."""
+
+    concurrency = 4
+    attempts = 3
+
+    async def disable_expired(self, account: Account) -> bool:
+        already: bool | None = None
+
+        def mutate(rep: Representation) -> None:
+            nonlocal already
+            if already is None:
+                already = not get(rep, "enabled")
+            put(rep, "enabled", False)
+
+        for attempt in range(self.attempts):
+            try:
+                await self._update(account.id, mutate)
+            except Rejected:
+                await self._update(account.id, mutate)
+            if already and attempt == 0:
+                return False
+            with self._call("user.logout"):
+                await self._admin.a_user_logout(account.id)
+            with self._call("user.read"):
+                again = await self._admin.a_get_user(account.id)
+            if not get(again, "enabled"):
+                return True
+        raise Conflict("the account kept being re-enabled by concurrent writes")
+
+
+class ReadModifyWriteChanges(ProvisioningGateway):
+    """A row the SIS changed as provisioning wrote it until issue 19: read, write, read
+    back, even when the run's full listing had just read the account. The benchmark's
+    reference (bench/lifecycle.py); the product writes a changed name from the listing."""
+
+    async def apply_changes(
+        self, user_id: str, changes: dict[str, tuple[object, object]]
+    ) -> tuple[str, ...]:
+        self._listed.pop(user_id, None)
+        return await super().apply_changes(user_id, changes)

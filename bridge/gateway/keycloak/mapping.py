@@ -1,12 +1,17 @@
 """Between the product's words and Keycloak's: one table per kind of thing, read both ways.
 
 The user profile's attribute names are declared in realm/um-realm.json; a field that is not
-in FIELDS is not written by the bridge. Everything here is pure (no I/O) and unit-tested.
+in FIELDS is not written by the bridge. Everything here is pure (no I/O; a key's salt is
+its one random draw) and unit-tested.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -253,10 +258,49 @@ def representation_from_record(record: StudentRecord, *, enabled: bool) -> Repre
     return rep
 
 
+# An activation key given at creation is hashed here, not by Keycloak (issue 19, point 4;
+# docs/lifecycle.md, "Activation keys at scale"). The realm's policy hashes every password
+# with Argon2, tens of milliseconds of Keycloak's CPU each, paid at import for every key,
+# used or not. A key is no human password: 12 characters drawn from 31, about 59 bits, so
+# a fast salted hash keeps it out of reach offline (2^58 guesses on average, each of them
+# KEY_HASH_ITERATIONS HMAC-SHA-256: over a thousand GPU-years a key). Keycloak checks it
+# with its own pbkdf2-sha256 provider (the algorithm is in the credential), and the new
+# password the key's first sign-in asks for is hashed under the realm's policy as always.
+KEY_HASH_ALGORITHM = "pbkdf2-sha256"
+KEY_HASH_ITERATIONS = 1_000
+KEY_HASH_BYTES = 64  # Keycloak reads the derived length off the stored value
+
+
+def hashed_password_credential(
+    password: str, salt: bytes | None = None, iterations: int = KEY_HASH_ITERATIONS
+) -> Representation:
+    """A password credential in Keycloak's stored form (`secretData`, `credentialData`),
+    which `POST /users` imports as it is, without hashing it again."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    value = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations, dklen=KEY_HASH_BYTES)
+    secret = {
+        "value": base64.b64encode(value).decode(),
+        "salt": base64.b64encode(salt).decode(),
+        "additionalParameters": {},
+    }
+    data = {
+        "hashIterations": iterations,
+        "algorithm": KEY_HASH_ALGORITHM,
+        "additionalParameters": {},
+    }
+    return {
+        "type": "password",
+        "temporary": True,
+        "secretData": json.dumps(secret, separators=(",", ":")),
+        "credentialData": json.dumps(data, separators=(",", ":")),
+    }
+
+
 def with_temporary_password(
     rep: Representation, password: str, actions: tuple[RequiredAction, ...]
 ) -> Representation:
-    """An import representation that carries a temporary password (an activation key)."""
-    rep["credentials"] = [{"type": "password", "value": password, "temporary": True}]
+    """An import representation that carries a temporary password (an activation key),
+    already hashed (above); the actions are what its first sign-in asks."""
+    rep["credentials"] = [hashed_password_credential(password)]
     rep["requiredActions"] = required_action_names(actions)
     return rep

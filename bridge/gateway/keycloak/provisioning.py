@@ -226,6 +226,9 @@ class ProvisioningGateway(Gateway):
                 rep: Representation = await self._admin.a_get_user(user_id)
         except (NotAllowed, AccountNotFound):
             return None
+        # A read a run's decision may rest on (an incremental run's): a changed name is
+        # then written from it (apply_changes), as from the full listing.
+        self._listed[rep["id"]] = _digest(rep)
         return rep
 
     async def count_accounts(self) -> int:
@@ -264,8 +267,11 @@ class ProvisioningGateway(Gateway):
             for account, answer in zip(accounts, answers, strict=True)
         }
 
+    def _new_representation(self, account: NewAccount) -> Representation:
+        return new_account_representation(account)
+
     async def _create(self, account: NewAccount, slots: asyncio.Semaphore | None) -> Imported:
-        rep = new_account_representation(account)
+        rep = self._new_representation(account)
         try:
             async with slots or contextlib.nullcontext():
                 with self._call("user.create"):
@@ -288,11 +294,12 @@ class ProvisioningGateway(Gateway):
         """Write a provisioning plan's changes (names, emails, enrollment, enabled), each
         only where the account still holds what the plan read; the others' names back.
 
-        Two calls instead of three for a name the SIS changed, when this run's full listing
-        read the account (its digest is kept): the names alone are written, then read back
-        under the same turn and the account compared with the listing. Unchanged since the
-        listing but for the names written: done. Anything else (a lost write, another
-        writer since the listing): the read-modify-write below, from what is there now."""
+        Two calls instead of three for a name the SIS changed, when this run read the account
+        (its full listing, or the read by id after a search; its digest is kept): the names
+        alone are written, then read back under the same turn and the account compared with
+        that read. Unchanged since but for the names written: done. Anything else (a lost
+        write, another writer since that read): the read-modify-write below, from what is
+        there now."""
         listed = self._listed.pop(user_id, None)
         if (
             listed is not None

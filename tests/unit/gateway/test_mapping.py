@@ -3,8 +3,11 @@ Keycloak's representation, read and written both ways."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 
 from bridge.domain.accounts import RequiredAction, StudentRecord
 from bridge.gateway.keycloak.mapping import (
@@ -15,6 +18,7 @@ from bridge.gateway.keycloak.mapping import (
     attribute,
     changed_rescue_email,
     get,
+    hashed_password_credential,
     put,
     reminder_sent_for,
     representation_from_record,
@@ -145,10 +149,29 @@ def test_an_activation_key_rides_in_the_import() -> None:
         "K7PX-M9QA-R4TD",
         (RequiredAction.SET_PASSWORD, RequiredAction.CHECK_RESCUE_EMAIL),
     )
-    assert rep["credentials"] == [
-        {"type": "password", "value": "K7PX-M9QA-R4TD", "temporary": True}
-    ]
+    [credential] = rep["credentials"]
+    assert "value" not in credential  # Keycloak would hash it again, with Argon2
+    assert credential["type"] == "password" and credential["temporary"] is True
     assert rep["requiredActions"] == ["UPDATE_PASSWORD", "UPDATE_EMAIL"]
+
+
+def test_a_key_is_stored_in_keycloaks_pbkdf2_form() -> None:
+    """What Keycloak's pbkdf2-sha256 provider recomputes at sign-in: PBKDF2-HMAC-SHA-256 of
+    the typed key with the stored salt and iterations, compared with the stored value."""
+    first = hashed_password_credential("K7PX-M9QA-R4TD")
+    secret, data = json.loads(first["secretData"]), json.loads(first["credentialData"])
+    assert data == {
+        "hashIterations": 1000,
+        "algorithm": "pbkdf2-sha256",
+        "additionalParameters": {},
+    }
+    salt = base64.b64decode(secret["salt"])
+    assert len(salt) == 16
+    expected = hashlib.pbkdf2_hmac("sha256", b"K7PX-M9QA-R4TD", salt, 1000, dklen=64)
+    assert base64.b64decode(secret["value"]) == expected
+    again = json.loads(hashed_password_credential("K7PX-M9QA-R4TD")["secretData"])
+    assert again["salt"] != secret["salt"] and again["value"] != secret["value"]
+    assert "K7PX" not in first["secretData"] + first["credentialData"]
 
 
 def test_attribute_searches_name_declared_attributes() -> None:
